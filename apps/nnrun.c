@@ -1,0 +1,464 @@
+/* nnrun: the command-line front end, the only place that prints or exits.
+ *   nnrun CONFIG summary|train|test|predict [options] */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "blas.h"
+#include "train.h"
+
+enum { EXIT_INPUT = 2, EXIT_NUMERIC = 3, EXIT_STOPPED = 130 };
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+typedef struct options {
+    const char *config, *command, *weights, *run_dir;
+    const char *sets[64];
+    int n_sets;
+    const char *files[256];
+    int n_files;
+    long epochs, threads, limit_train, limit_test;
+    int have_seed, resume, invert;
+    unsigned long long seed;
+} options;
+
+static void usage(FILE *f)
+{
+    fputs("usage: nnrun CONFIG COMMAND [options]\n"
+          "commands:\n"
+          "  summary                 the layer table: shapes, parameters, connections\n"
+          "  train                   train; writes runs/<name>/{config.yaml,metrics.csv,"
+          "last.ckpt,best.ckpt}\n"
+          "  test                    test error and confusion matrix of a checkpoint\n"
+          "  predict FILE.pgm...     classify images (28x28 or the input size, white on black)\n"
+          "  layers                  the layer types this nnrun knows\n"
+          "options:\n"
+          "  --epochs N              override train.epochs\n"
+          "  --seed S                override train.seed\n"
+          "  --threads T             BLAS threads (default 1)\n"
+          "  --set KEY=VALUE         override any config value, e.g. --set train.batch=16,\n"
+          "                          --set layers.c1.maps=8 (repeatable)\n"
+          "  --weights FILE          checkpoint for test/predict (default runs/<name>/last.ckpt)\n"
+          "  --run-dir DIR           where train writes (default runs/<name>)\n"
+          "  --resume                continue training from <run-dir>/last.ckpt\n"
+          "  --limit-train N, --limit-test N   use only the first N samples\n"
+          "  --invert                predict: images are dark ink on a light background\n",
+          f);
+}
+
+static int parse_long(const char *flag, const char *s, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || errno || v < min || v > max) {
+        fprintf(stderr, "nnrun: %s: expected an integer between %ld and %ld, got '%s'\n", flag,
+                min, max, s);
+        return EXIT_INPUT;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->threads = 1;
+    int pos = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int rc = 0, takes = 1;
+        long n;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            exit(0);
+        } else if (!strcmp(a, "--resume")) {
+            o->resume = 1, takes = 0;
+        } else if (!strcmp(a, "--invert")) {
+            o->invert = 1, takes = 0;
+        } else if (a[0] == '-' && a[1] == '-') {
+            if (!v) {
+                fprintf(stderr, "nnrun: %s needs a value\n", a);
+                return EXIT_INPUT;
+            }
+            if (!strcmp(a, "--epochs"))
+                rc = parse_long(a, v, 1, 100000, &o->epochs);
+            else if (!strcmp(a, "--threads"))
+                rc = parse_long(a, v, 1, 256, &o->threads);
+            else if (!strcmp(a, "--limit-train"))
+                rc = parse_long(a, v, 1, 100000000, &o->limit_train);
+            else if (!strcmp(a, "--limit-test"))
+                rc = parse_long(a, v, 1, 100000000, &o->limit_test);
+            else if (!strcmp(a, "--seed")) {
+                rc = parse_long(a, v, 0, 0x7fffffffL, &n);
+                o->seed = (unsigned long long)n;
+                o->have_seed = 1;
+            } else if (!strcmp(a, "--weights"))
+                o->weights = v;
+            else if (!strcmp(a, "--run-dir"))
+                o->run_dir = v;
+            else if (!strcmp(a, "--set")) {
+                if (o->n_sets == 64) {
+                    fprintf(stderr, "nnrun: at most 64 --set options\n");
+                    return EXIT_INPUT;
+                }
+                o->sets[o->n_sets++] = v;
+            } else {
+                fprintf(stderr, "nnrun: unknown option '%s' (see nnrun --help)\n", a);
+                return EXIT_INPUT;
+            }
+            if (rc)
+                return rc;
+            i += takes;
+        } else if (pos == 0) {
+            o->config = a, pos++;
+        } else if (pos == 1) {
+            o->command = a, pos++;
+        } else if (o->n_files < 256) {
+            o->files[o->n_files++] = a;
+        } else {
+            fprintf(stderr, "nnrun: too many files\n");
+            return EXIT_INPUT;
+        }
+    }
+    if (o->config && !strcmp(o->config, "layers") && !o->command) {
+        o->command = "layers";
+        o->config = NULL;
+    }
+    if (!o->command) {
+        usage(stderr);
+        return EXIT_INPUT;
+    }
+    return 0;
+}
+
+static int fail(const nn_error *err)
+{
+    fprintf(stderr, "nnrun: %s\n", err->msg);
+    if (err->code == NN_E_NUMERIC)
+        return EXIT_NUMERIC;
+    if (err->code == NN_E_INTERRUPTED)
+        return EXIT_STOPPED;
+    return EXIT_INPUT;
+}
+
+static void fmt_count(double v, char *buf, size_t n)
+{
+    char raw[64];
+    snprintf(raw, sizeof raw, "%.0f", v);
+    size_t len = strlen(raw), j = 0;
+    for (size_t i = 0; i < len && j + 2 < n; i++) {
+        if (i && (len - i) % 3 == 0)
+            buf[j++] = ',';
+        buf[j++] = raw[i];
+    }
+    buf[j] = '\0';
+}
+
+static void print_summary(const nn_graph *g)
+{
+    nn_shape in = nn_graph_input_shape(g);
+    printf("%s: input %dx%dx%d, %d layers\n", nn_graph_name(g), in.c, in.h, in.w,
+           nn_graph_layer_count(g));
+    printf("%-10s %-12s %-10s %-12s %-10s %18s %13s  %s\n", "layer", "type", "input", "kernel",
+           "output", "params", "connections", "activation");
+    double conn = 0;
+    for (int i = 0; i < nn_graph_layer_count(g); i++) {
+        nn_layer_info li;
+        nn_graph_layer_info(g, i, &li);
+        char ins[48], outs[48], params[80], c[32], p[32], f[32];
+        snprintf(ins, sizeof ins, "%dx%dx%d", li.in.c, li.in.h, li.in.w);
+        snprintf(outs, sizeof outs, "%dx%dx%d", li.out.c, li.out.h, li.out.w);
+        fmt_count((double)li.n_params, p, sizeof p);
+        fmt_count((double)li.n_fixed, f, sizeof f);
+        if (li.n_fixed)
+            snprintf(params, sizeof params, "%s (%s fixed)", p, f);
+        else
+            snprintf(params, sizeof params, "%s", p);
+        fmt_count(li.connections, c, sizeof c);
+        conn += li.connections;
+        printf("%-10s %-12s %-10s %-12s %-10s %18s %13s  %s\n", li.name, li.type, ins,
+               li.kernel, outs, params, c, nn_activation_names[li.act]);
+    }
+    char p[32], f[32], c[32], params[80];
+    fmt_count((double)nn_graph_param_count(g), p, sizeof p);
+    fmt_count((double)nn_graph_fixed_count(g), f, sizeof f);
+    fmt_count(conn, c, sizeof c);
+    if (nn_graph_fixed_count(g))
+        snprintf(params, sizeof params, "%s (%s fixed)", p, f);
+    else
+        snprintf(params, sizeof params, "%s", p);
+    printf("%-10s %-12s %-10s %-12s %-10s %18s %13s\n", "total", "", "", "", "", params, c);
+    printf("trainable parameters: %s; connections (multiply-adds per image): %s\n", p, c);
+}
+
+static void on_progress(void *user, long epoch, size_t done, size_t total, double loss,
+                        double error)
+{
+    (void)user;
+    fprintf(stderr, "\repoch %ld: %zu/%zu  loss %.4f  train error %.2f%%   ", epoch, done, total,
+            loss, 100 * error);
+    fflush(stderr);
+}
+
+static void on_epoch(void *user, const nn_epoch_report *r)
+{
+    int tty = *(int *)user;
+    if (tty)
+        fprintf(stderr, "\r%80s\r", "");
+    char test[64] = "";
+    if (r->test_error >= 0)
+        snprintf(test, sizeof test, "  test loss %.4f  test error %.2f%%", r->test_loss,
+                 100 * r->test_error);
+    printf("epoch %ld/%ld  lr %g  train loss %.4f  train error %.2f%%%s  %.0f img/s  %.1f s  "
+           "(elapsed %.1f s)\n",
+           r->epoch, r->epochs, r->lr, r->train_loss, 100 * r->train_error, test,
+           r->images_per_s, r->seconds, r->elapsed);
+    fflush(stdout);
+}
+
+static int cmd_train(const nn_doc *doc, const nn_registry *reg, const options *o)
+{
+    nn_error err = {0};
+    nn_train_opts to = {.epochs = o->epochs,
+                        .have_seed = o->have_seed,
+                        .seed = o->seed,
+                        .limit_train = o->limit_train,
+                        .limit_test = o->limit_test,
+                        .run_dir = o->run_dir,
+                        .resume = o->resume};
+    nn_trainer *t;
+    if (nn_trainer_new(doc, reg, &to, &t, &err))
+        return fail(&err);
+    const nn_train_cfg *c = nn_trainer_cfg(t);
+    printf("training %s: %ld epochs, batch %ld, loss %s, optimizer %s, seed %llu, %ld thread%s; "
+           "run directory %s\n",
+           nn_graph_name(nn_trainer_graph(t)), c->epochs, c->batch, nn_loss_names[c->loss.kind],
+           nn_optim_names[c->optim.kind], (unsigned long long)c->seed, o->threads,
+           o->threads == 1 ? "" : "s", nn_trainer_run_dir(t));
+    if (o->resume)
+        printf("resuming after epoch %ld\n", nn_trainer_epoch(t));
+    int tty = isatty(STDERR_FILENO);
+    nn_train_hooks hooks = {.progress = tty ? on_progress : NULL,
+                            .epoch_done = on_epoch,
+                            .user = &tty,
+                            .stop = &stop_requested};
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    int rc = nn_trainer_run(t, &hooks, &err);
+    if (rc) {
+        if (tty)
+            fprintf(stderr, "\n");
+        nn_trainer_free(t);
+        return fail(&err);
+    }
+    nn_eval ev = {0};
+    if (nn_trainer_test(t, &ev, &err) == NN_OK)
+        printf("final test error: %.2f%% (%zu images)\n", 100 * ev.error, ev.n);
+    printf("weights: %s/last.ckpt\n", nn_trainer_run_dir(t));
+    nn_trainer_free(t);
+    return 0;
+}
+
+/* A graph with weights loaded, for test and predict. */
+static int load_model(const nn_doc *doc, const nn_registry *reg, const options *o, int batch,
+                      nn_graph **g, nn_train_cfg *cfg, nn_error *err)
+{
+    int rc = nn_train_cfg_read(nn_doc_root(doc), cfg, err);
+    if (!rc)
+        rc = nn_graph_build(nn_doc_root(doc), reg, batch, g, err);
+    if (rc)
+        return rc;
+    char def[PATH_MAX];
+    const char *path = o->weights;
+    if (!path) {
+        snprintf(def, sizeof def, "runs/%s/last.ckpt", nn_graph_name(*g));
+        path = def;
+    }
+    nn_rng rng;
+    nn_rng_seed(&rng, cfg->seed);
+    nn_graph_init(*g, &rng); /* fills the fixed constants */
+    nn_checkpoint_meta m = {.fingerprint = nn_graph_fingerprint(*g),
+                            .n_params = nn_graph_param_count(*g)};
+    rc = nn_checkpoint_load(path, &m, nn_graph_params(*g), NULL, err);
+    if (rc && !o->weights && access(path, F_OK) != 0)
+        nn_error_prefix(err, "no weights given (--weights FILE) and none at the default place");
+    return rc;
+}
+
+static int cmd_test(const nn_doc *doc, const nn_registry *reg, const options *o)
+{
+    nn_error err = {0};
+    nn_graph *g = NULL;
+    nn_train_cfg cfg;
+    nn_dataset ds = {0};
+    int rc = load_model(doc, reg, o, 100, &g, &cfg, &err);
+    if (!rc)
+        rc = nn_data_load_split(&cfg.data, &cfg.data.test, "test", nn_graph_input_shape(g),
+                                (size_t)o->limit_test, &ds, &err);
+    int k = (int)cfg.data.classes;
+    uint32_t *conf = rc ? NULL : calloc((size_t)k * k, sizeof *conf);
+    nn_eval ev = {.confusion = conf};
+    if (!rc && !conf)
+        rc = nn_error_set(&err, NN_E_NOMEM, "out of memory");
+    if (!rc && (int)nn_shape_size(nn_graph_output_shape(g)) != k)
+        rc = nn_error_set(&err, NN_E_SHAPE, "the output has %zu units, the data %d classes",
+                          nn_shape_size(nn_graph_output_shape(g)), k);
+    if (!rc)
+        rc = nn_evaluate(g, &cfg.loss, &cfg.data, &ds, &ev, &err);
+    if (!rc) {
+        printf("test error: %.2f%% (%zu of %zu images misclassified), loss %.4f\n",
+               100 * ev.error, (size_t)llround(ev.error * ev.n), ev.n, ev.loss);
+        printf("confusion (rows: true class, columns: predicted)\n     ");
+        for (int j = 0; j < k; j++)
+            printf("%6d", j);
+        printf("\n");
+        for (int i = 0; i < k; i++) {
+            printf("%4d ", i);
+            for (int j = 0; j < k; j++)
+                printf("%6u", conf[i * k + j]);
+            printf("\n");
+        }
+    }
+    free(conf);
+    nn_dataset_free(&ds);
+    nn_graph_free(g);
+    return rc ? fail(&err) : 0;
+}
+
+static int predict_one(nn_graph *g, const nn_train_cfg *cfg, const char *file, int invert,
+                       nn_error *err)
+{
+    int w, h;
+    uint8_t *px;
+    int rc = nn_pgm_load(file, &w, &h, &px, err);
+    if (rc)
+        return rc;
+    nn_shape in = nn_graph_input_shape(g);
+    int pad = (int)cfg->data.pad;
+    if (!(w == in.w - 2 * pad && h == in.h - 2 * pad) && !(w == in.w && h == in.h)) {
+        free(px);
+        return nn_error_set(err, NN_E_DATA, "%s: image is %dx%d, expected %dx%d (or %dx%d)",
+                            file, w, h, in.w - 2 * pad, in.h - 2 * pad, in.w, in.h);
+    }
+    if (invert)
+        for (int i = 0; i < w * h; i++)
+            px[i] = (uint8_t)(255 - px[i]);
+    nn_dataset one = {.n = 1, .rows = h, .cols = w, .images = px, .labels = NULL};
+    nn_data_cfg d = cfg->data;
+    d.pad = (w == in.w) ? 0 : pad;
+    size_t idx = 0;
+    nn_data_fill_input(&d, &one, &idx, 1, nn_graph_input(g));
+    free(px);
+    const float *y = nn_graph_forward(g, 1);
+    int n = (int)nn_shape_size(nn_graph_output_shape(g));
+    int best[3] = {-1, -1, -1};
+    for (int r = 0; r < 3 && r < n; r++)
+        for (int i = 0; i < n; i++) {
+            if (i == best[0] || i == best[1])
+                continue;
+            if (best[r] < 0 ||
+                nn_loss_score(&cfg->loss, y, i) > nn_loss_score(&cfg->loss, y, best[r]))
+                best[r] = i;
+        }
+    printf("%s: %d", file, best[0]);
+    const char *unit = cfg->loss.kind == NN_LOSS_CROSS_ENTROPY ? "p" : "distance";
+    for (int r = 0; r < 3 && best[r] >= 0; r++)
+        printf("%s %d (%s %.3f)", r ? "," : "  top:", best[r], unit, y[best[r]]);
+    printf("\n");
+    return NN_OK;
+}
+
+static int cmd_predict(const nn_doc *doc, const nn_registry *reg, const options *o)
+{
+    nn_error err = {0};
+    if (!o->n_files) {
+        fprintf(stderr, "nnrun: predict needs image files (PGM)\n");
+        return EXIT_INPUT;
+    }
+    nn_graph *g = NULL;
+    nn_train_cfg cfg;
+    int rc = load_model(doc, reg, o, 1, &g, &cfg, &err);
+    int status = 0;
+    for (int i = 0; !rc && i < o->n_files; i++)
+        if (predict_one(g, &cfg, o->files[i], o->invert, &err)) {
+            fprintf(stderr, "nnrun: %s\n", err.msg);
+            status = EXIT_INPUT;
+        }
+    nn_graph_free(g);
+    return rc ? fail(&err) : status;
+}
+
+static int cmd_layers(const nn_registry *reg)
+{
+    for (size_t i = 0; i < nn_registry_count(reg); i++) {
+        const nn_layer_ops *ops = nn_registry_at(reg, i);
+        printf("%-12s %s\n", ops->type, ops->doc ? ops->doc : "");
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    options o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc)
+        return rc;
+    nn_error err = {0};
+    nn_registry *reg = NULL;
+    if (nn_registry_new(&reg, &err))
+        return fail(&err);
+    nn_blas_set_threads((int)o.threads);
+    if (!strcmp(o.command, "layers")) {
+        rc = cmd_layers(reg);
+        nn_registry_free(reg);
+        return rc;
+    }
+    if (!o.config) {
+        usage(stderr);
+        nn_registry_free(reg);
+        return EXIT_INPUT;
+    }
+    nn_doc *doc = NULL;
+    rc = nn_doc_load_file(o.config, &doc, &err);
+    for (int i = 0; !rc && i < o.n_sets; i++)
+        rc = nn_doc_set(doc, o.sets[i], &err);
+    if (rc) {
+        rc = fail(&err);
+    } else if (!strcmp(o.command, "summary")) {
+        nn_graph *g = NULL;
+        rc = nn_graph_build(nn_doc_root(doc), reg, 1, &g, &err);
+        if (rc)
+            rc = fail(&err);
+        else
+            print_summary(g);
+        nn_graph_free(g);
+    } else if (!strcmp(o.command, "train")) {
+        rc = cmd_train(doc, reg, &o);
+    } else if (!strcmp(o.command, "test")) {
+        rc = cmd_test(doc, reg, &o);
+    } else if (!strcmp(o.command, "predict")) {
+        rc = cmd_predict(doc, reg, &o);
+    } else {
+        fprintf(stderr, "nnrun: unknown command '%s' (summary, train, test, predict, layers)\n",
+                o.command);
+        rc = EXIT_INPUT;
+    }
+    nn_doc_free(doc);
+    nn_registry_free(reg);
+    return rc;
+}

@@ -1,0 +1,710 @@
+#include "graph.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_LAYERS 1024
+#define MAX_DIM 65536
+
+typedef struct node {
+    nn_layer layer;
+    nn_activation act;
+    int in_idx[NN_MAX_INPUTS]; /* producers, as indices into nodes; -1 = the graph input */
+    int needs_back;            /* has parameters, or feeds from a layer that has */
+    size_t param_off, fixed_off, out_size;
+    nn_layer_plan plan;
+    float *out, *grad;
+} node;
+
+struct nn_graph {
+    nn_arena *arena;
+    const char *name;
+    nn_shape input;
+    int n;
+    node *nodes; /* in execution order; the last is the output */
+    size_t n_params, n_fixed, work_fixed, work_per_sample;
+    float *params, *grads, *fixed;
+    int max_batch;
+    float *x, *xgrad, *work; /* sized for max_batch (malloc'd, so they can be resized) */
+    int want_input_grad;
+    float *acts;      /* every node's out and grad buffers, one allocation */
+};
+
+static const char *const top_keys[] = {"name", "input", "layers", "data", "train", NULL};
+static const char *const common_keys[] = {"name", "type", "inputs", "activation"};
+enum { N_COMMON = sizeof common_keys / sizeof common_keys[0] };
+
+/* ---- build: declared layers ------------------------------------------------------------- */
+
+typedef struct decl {
+    const nn_node *cfg;
+    const nn_layer_ops *ops;
+    const char *name;
+    nn_activation act;
+    int n_in;
+    int in[NN_MAX_INPUTS]; /* declaration indices; -1 = graph input */
+    int state;             /* DFS: 0 new, 1 on stack, 2 done */
+    int exec;              /* position in execution order */
+} decl;
+
+static int find_type(const nn_registry *reg, const nn_node *at, const char *type,
+                     const nn_layer_ops **out, nn_error *err)
+{
+    *out = nn_registry_find(reg, type);
+    if (*out)
+        return NN_OK;
+    char known[512] = "";
+    const char *best = NULL;
+    int best_d = 3;
+    for (size_t i = 0; i < nn_registry_count(reg); i++) {
+        const char *t = nn_registry_at(reg, i)->type;
+        int d = nn_edit_distance(type, t);
+        if (d < best_d) {
+            best_d = d;
+            best = t;
+        }
+        if (strlen(known) + strlen(t) + 3 < sizeof known) {
+            if (i)
+                strcat(known, ", ");
+            strcat(known, t);
+        }
+    }
+    if (best)
+        return nn_node_error(err, NN_E_CONFIG, at,
+                             "unknown layer type '%s' (did you mean '%s'?; known types: %s)", type,
+                             best, known);
+    return nn_node_error(err, NN_E_CONFIG, at, "unknown layer type '%s' (known types: %s)", type,
+                         known);
+}
+
+static int check_layer_keys(const nn_node *cfg, const nn_layer_ops *ops, const char *what,
+                            nn_error *err)
+{
+    const char *allowed[N_COMMON + 64];
+    size_t n = 0;
+    for (size_t i = 0; i < N_COMMON; i++)
+        allowed[n++] = common_keys[i];
+    for (size_t i = 0; ops->keys && ops->keys[i] && n < N_COMMON + 63; i++)
+        allowed[n++] = ops->keys[i];
+    allowed[n] = NULL;
+    return nn_node_check_keys(cfg, allowed, what, err);
+}
+
+static int read_decl(nn_graph *g, const nn_registry *reg, const nn_node *cfg, int index,
+                     decl *d, nn_error *err)
+{
+    char what[160];
+    snprintf(what, sizeof what, "layer %d", index + 1);
+    if (cfg->kind != NN_NODE_MAP)
+        return nn_node_error(err, NN_E_CONFIG, cfg,
+                             "%s: expected a mapping with 'type:' (e.g. {name: c1, type: conv})",
+                             what);
+    const char *name = NULL, *type = NULL;
+    int rc = nn_map_string(cfg, "name", 0, NULL, what, &name, err);
+    if (!rc && name) {
+        if (!*name)
+            return nn_node_error(err, NN_E_CONFIG, nn_node_get(cfg, "name"),
+                                 "%s: key 'name': must not be empty", what);
+        if (strcmp(name, "input") == 0)
+            return nn_node_error(err, NN_E_CONFIG, nn_node_get(cfg, "name"),
+                                 "%s: the name 'input' is reserved for the graph's input", what);
+        snprintf(what, sizeof what, "layer '%s'", name);
+    }
+    if (!rc)
+        rc = nn_map_string(cfg, "type", 1, NULL, what, &type, err);
+    if (!rc)
+        rc = find_type(reg, nn_node_get(cfg, "type"), type, &d->ops, err);
+    if (!rc)
+        rc = check_layer_keys(cfg, d->ops, what, err);
+    int act = 0;
+    if (!rc)
+        rc = nn_map_choice(cfg, "activation", 0, NN_ACT_IDENTITY, nn_activation_names, what,
+                           &act, err);
+    if (rc)
+        return rc;
+    char auto_name[64];
+    if (!name) {
+        snprintf(auto_name, sizeof auto_name, "%s%d", type, index + 1);
+        name = auto_name;
+    }
+    d->name = nn_arena_strdup(g->arena, name);
+    d->cfg = cfg;
+    d->act = (nn_activation)act;
+    return d->name ? NN_OK : nn_error_set(err, NN_E_NOMEM, "out of memory");
+}
+
+static int resolve_input(const decl *ds, int n, int self, const nn_node *at, int *out,
+                         nn_error *err)
+{
+    const char *want = at->value;
+    if (at->kind != NN_NODE_SCALAR)
+        return nn_node_error(err, NN_E_CONFIG, at,
+                             "layer '%s': key 'inputs': expected a layer name or a list of names",
+                             ds[self].name);
+    if (strcmp(want, "input") == 0) {
+        *out = -1;
+        return NN_OK;
+    }
+    for (int i = 0; i < n; i++)
+        if (strcmp(ds[i].name, want) == 0) {
+            *out = i;
+            return NN_OK;
+        }
+    const char *best = NULL;
+    int best_d = 3;
+    for (int i = 0; i < n; i++) {
+        int d = nn_edit_distance(want, ds[i].name);
+        if (d < best_d) {
+            best_d = d;
+            best = ds[i].name;
+        }
+    }
+    if (best)
+        return nn_node_error(err, NN_E_CONFIG, at,
+                             "layer '%s': input '%s' is not a layer (did you mean '%s'?)",
+                             ds[self].name, want, best);
+    return nn_node_error(err, NN_E_CONFIG, at,
+                         "layer '%s': input '%s' is not a layer (nor 'input', the graph's input)",
+                         ds[self].name, want);
+}
+
+static int read_inputs(decl *ds, int n, int self, nn_error *err)
+{
+    decl *d = &ds[self];
+    const nn_node *in = nn_node_get(d->cfg, "inputs");
+    if (!in) {
+        d->n_in = 1;
+        d->in[0] = self - 1; /* the previous layer, or the graph input for the first */
+    } else if (in->kind == NN_NODE_SEQ) {
+        if (in->n == 0 || in->n > NN_MAX_INPUTS)
+            return nn_node_error(err, NN_E_CONFIG, in,
+                                 "layer '%s': key 'inputs': expected 1 to %d names, got %zu",
+                                 d->name, NN_MAX_INPUTS, in->n);
+        d->n_in = (int)in->n;
+        for (size_t i = 0; i < in->n; i++) {
+            int rc = resolve_input(ds, n, self, in->items[i], &d->in[i], err);
+            if (rc)
+                return rc;
+        }
+    } else {
+        d->n_in = 1;
+        int rc = resolve_input(ds, n, self, in, &d->in[0], err);
+        if (rc)
+            return rc;
+    }
+    if (d->n_in < d->ops->min_inputs || d->n_in > d->ops->max_inputs) {
+        const nn_node *at = in ? in : d->cfg;
+        if (d->ops->min_inputs == d->ops->max_inputs)
+            return nn_node_error(err, NN_E_CONFIG, at,
+                                 "layer '%s': a %s layer takes %d input%s, got %d", d->name,
+                                 d->ops->type, d->ops->min_inputs,
+                                 d->ops->min_inputs == 1 ? "" : "s", d->n_in);
+        return nn_node_error(err, NN_E_CONFIG, at,
+                             "layer '%s': a %s layer takes %d to %d inputs, got %d", d->name,
+                             d->ops->type, d->ops->min_inputs, d->ops->max_inputs, d->n_in);
+    }
+    return NN_OK;
+}
+
+/* Depth-first from the output: post-order is an execution order; a back edge is a cycle. */
+static int order_visit(decl *ds, int i, int *order, int *n_order, int *stack, int depth,
+                       nn_error *err)
+{
+    decl *d = &ds[i];
+    if (d->state == 2)
+        return NN_OK;
+    stack[depth] = i;
+    if (d->state == 1) {
+        char path[512] = "";
+        int start = depth - 1;
+        while (start > 0 && stack[start] != i)
+            start--;
+        for (int k = start; k <= depth; k++) {
+            size_t len = strlen(path);
+            snprintf(path + len, sizeof path - len, "%s%s", k > start ? " <- " : "",
+                     ds[stack[k]].name);
+        }
+        return nn_node_error(err, NN_E_CONFIG, d->cfg, "layer '%s': inputs form a cycle: %s",
+                             d->name, path);
+    }
+    d->state = 1;
+    for (int k = 0; k < d->n_in; k++)
+        if (d->in[k] >= 0) {
+            int rc = order_visit(ds, d->in[k], order, n_order, stack, depth + 1, err);
+            if (rc)
+                return rc;
+        }
+    d->state = 2;
+    d->exec = *n_order;
+    order[(*n_order)++] = i;
+    return NN_OK;
+}
+
+/* ---- build: shapes and memory ------------------------------------------------------------ */
+
+static int read_input_shape(const nn_node *root, nn_shape *s, nn_error *err)
+{
+    const nn_node *in = nn_node_get(root, "input");
+    if (!in)
+        return nn_node_error(err, NN_E_CONFIG, root,
+                             "missing required key 'input' (e.g. input: [1, 32, 32])");
+    if (in->kind != NN_NODE_SEQ || in->n != 3)
+        return nn_node_error(err, NN_E_CONFIG, in,
+                             "key 'input': expected [channels, height, width], e.g. [1, 32, 32]");
+    long v[3];
+    static const char *const part[] = {"channels", "height", "width"};
+    for (int i = 0; i < 3; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "key 'input': %s", part[i]);
+        int rc = nn_node_long(in->items[i], what, 1, MAX_DIM, &v[i], err);
+        if (rc)
+            return rc;
+    }
+    s->c = (int)v[0];
+    s->h = (int)v[1];
+    s->w = (int)v[2];
+    return NN_OK;
+}
+
+static void fill_layer_inputs(nn_graph *g, node *nd, const decl *ds, const decl *d)
+{
+    nn_layer *l = &nd->layer;
+    l->n_in = d->n_in;
+    for (int k = 0; k < d->n_in; k++) {
+        if (d->in[k] < 0) {
+            nd->in_idx[k] = -1;
+            l->in[k] = g->input;
+            l->in_names[k] = "input";
+        } else {
+            const decl *src = &ds[d->in[k]];
+            nd->in_idx[k] = src->exec;
+            l->in[k] = g->nodes[src->exec].layer.out;
+            l->in_names[k] = src->name;
+        }
+    }
+}
+
+static int infer_node(nn_graph *g, node *nd, nn_error *err)
+{
+    nn_layer *l = &nd->layer;
+    nn_layer_plan *plan = &nd->plan;
+    memset(plan, 0, sizeof *plan);
+    int rc = l->ops->infer(l, plan, err);
+    if (rc)
+        return rc;
+    if (plan->out.c < 1 || plan->out.h < 1 || plan->out.w < 1 || plan->out.c > 1 << 20 ||
+        plan->out.h > MAX_DIM || plan->out.w > MAX_DIM ||
+        nn_shape_size(plan->out) > ((size_t)1 << 28))
+        return nn_layer_error(l, err, NN_E_SHAPE, "output shape %dx%dx%d is out of range",
+                              plan->out.c, plan->out.h, plan->out.w);
+    if (nd->act == NN_ACT_SOFTMAX && (plan->out.h != 1 || plan->out.w != 1))
+        return nn_layer_error(l, err, NN_E_SHAPE,
+                              "softmax needs a vector output (Cx1x1), got %dx%dx%d", plan->out.c,
+                              plan->out.h, plan->out.w);
+    l->out = plan->out;
+    l->n_params = plan->n_params;
+    l->n_fixed = plan->n_fixed;
+    nd->out_size = nn_shape_size(plan->out);
+    nd->param_off = g->n_params;
+    nd->fixed_off = g->n_fixed;
+    g->n_params += plan->n_params;
+    g->n_fixed += plan->n_fixed;
+    if (plan->work_fixed > g->work_fixed)
+        g->work_fixed = plan->work_fixed;
+    if (plan->work_per_sample > g->work_per_sample)
+        g->work_per_sample = plan->work_per_sample;
+    return NN_OK;
+}
+
+/* A layer runs backward when it has parameters or feeds from one that does (or from the input,
+ * when its gradient is wanted). */
+static void mark_needs_back(nn_graph *g)
+{
+    for (int i = 0; i < g->n; i++) {
+        node *nd = &g->nodes[i];
+        nd->needs_back = nd->plan.n_params > 0;
+        for (int k = 0; k < nd->layer.n_in; k++) {
+            int src = nd->in_idx[k];
+            if (src < 0 ? g->want_input_grad : g->nodes[src].needs_back)
+                nd->needs_back = 1;
+        }
+    }
+}
+
+void nn_graph_want_input_grad(nn_graph *g, int on)
+{
+    g->want_input_grad = on;
+    mark_needs_back(g);
+}
+
+const float *nn_graph_input_grad(const nn_graph *g) { return g->xgrad; }
+
+static int build_layers(nn_graph *g, const nn_registry *reg, const nn_node *layers,
+                        nn_error *err)
+{
+    int n = (int)layers->n;
+    decl *ds = calloc((size_t)n, sizeof *ds);
+    int *order = calloc((size_t)n, sizeof *order);
+    int *stack = calloc((size_t)n + 1, sizeof *stack);
+    int rc = (ds && order && stack) ? NN_OK : nn_error_set(err, NN_E_NOMEM, "out of memory");
+    for (int i = 0; !rc && i < n; i++) {
+        rc = read_decl(g, reg, layers->items[i], i, &ds[i], err);
+        for (int j = 0; !rc && j < i; j++)
+            if (strcmp(ds[i].name, ds[j].name) == 0)
+                rc = nn_node_error(err, NN_E_CONFIG, nn_node_get(ds[i].cfg, "name"),
+                                   "duplicate layer name '%s' (first at line %d)", ds[i].name,
+                                   ds[j].cfg->line);
+    }
+    for (int i = 0; !rc && i < n; i++)
+        rc = read_inputs(ds, n, i, err);
+    int n_order = 0;
+    if (!rc)
+        rc = order_visit(ds, n - 1, order, &n_order, stack, 0, err);
+    for (int i = 0; !rc && i < n; i++)
+        if (ds[i].state != 2)
+            rc = nn_node_error(err, NN_E_CONFIG, ds[i].cfg,
+                               "layer '%s' does not lead to the output layer '%s' (the last "
+                               "one listed); remove it or use it as an input",
+                               ds[i].name, ds[n - 1].name);
+    if (!rc) {
+        g->n = n;
+        g->nodes = nn_arena_alloc(g->arena, sizeof(node) * (size_t)n);
+        if (!g->nodes)
+            rc = nn_error_set(err, NN_E_NOMEM, "out of memory");
+    }
+    for (int e = 0; !rc && e < n; e++) {
+        const decl *d = &ds[order[e]];
+        node *nd = &g->nodes[e];
+        nn_layer *l = &nd->layer;
+        l->ops = d->ops;
+        l->name = d->name;
+        l->file = d->cfg->file;
+        l->line = d->cfg->line;
+        l->col = d->cfg->col;
+        l->arena = g->arena;
+        nd->act = d->act;
+        fill_layer_inputs(g, nd, ds, d);
+        rc = d->ops->configure(l, d->cfg, err);
+        if (!rc)
+            rc = infer_node(g, nd, err);
+    }
+    if (!rc)
+        mark_needs_back(g);
+    free(ds);
+    free(order);
+    free(stack);
+    return rc;
+}
+
+static int alloc_batch_buffers(nn_graph *g, int max_batch, nn_error *err)
+{
+    size_t total = 0;
+    for (int i = 0; i < g->n; i++)
+        total += 2 * g->nodes[i].out_size;
+    size_t in_size = nn_shape_size(g->input);
+    size_t b = (size_t)max_batch;
+    if (total > (SIZE_MAX / sizeof(float)) / b / 2)
+        return nn_error_set(err, NN_E_NOMEM, "activations for batch %d are too large", max_batch);
+    float *acts = malloc(total * b * sizeof(float));
+    float *x = malloc(in_size * b * sizeof(float));
+    float *xgrad = malloc(in_size * b * sizeof(float));
+    float *work = malloc((g->work_fixed + g->work_per_sample * b + 1) * sizeof(float));
+    if (!acts || !x || !xgrad || !work) {
+        free(acts);
+        free(x);
+        free(xgrad);
+        free(work);
+        return nn_error_set(err, NN_E_NOMEM, "out of memory for batch %d", max_batch);
+    }
+    free(g->acts);
+    free(g->x);
+    free(g->xgrad);
+    free(g->work);
+    g->acts = acts;
+    g->x = x;
+    g->xgrad = xgrad;
+    g->work = work;
+    memset(x, 0, in_size * b * sizeof(float));
+    float *p = acts;
+    for (int i = 0; i < g->n; i++) {
+        node *nd = &g->nodes[i];
+        nd->out = p;
+        p += nd->out_size * b;
+        nd->grad = p;
+        p += nd->out_size * b;
+    }
+    g->max_batch = max_batch;
+    return NN_OK;
+}
+
+int nn_graph_build(const nn_node *root, const nn_registry *reg, int max_batch, nn_graph **out,
+                   nn_error *err)
+{
+    *out = NULL;
+    if (max_batch < 1)
+        return nn_error_set(err, NN_E_USAGE, "batch size must be at least 1");
+    if (!root || root->kind != NN_NODE_MAP)
+        return nn_node_error(err, NN_E_CONFIG, root,
+                             "expected a mapping with 'input:' and 'layers:'");
+    int rc = nn_node_check_keys(root, top_keys, "config", err);
+    if (rc)
+        return rc;
+    nn_graph *g = calloc(1, sizeof *g);
+    if (!g || !(g->arena = nn_arena_new())) {
+        free(g);
+        return nn_error_set(err, NN_E_NOMEM, "out of memory");
+    }
+    const char *name = NULL;
+    rc = nn_map_string(root, "name", 0, "net", "config", &name, err);
+    if (!rc && !(g->name = nn_arena_strdup(g->arena, name)))
+        rc = nn_error_set(err, NN_E_NOMEM, "out of memory");
+    if (!rc)
+        rc = read_input_shape(root, &g->input, err);
+    const nn_node *layers = nn_node_get(root, "layers");
+    if (!rc && !layers)
+        rc = nn_node_error(err, NN_E_CONFIG, root, "missing required key 'layers'");
+    if (!rc && (layers->kind != NN_NODE_SEQ || layers->n == 0))
+        rc = nn_node_error(err, NN_E_CONFIG, layers,
+                           "key 'layers': expected a non-empty list of layers");
+    if (!rc && layers->n > MAX_LAYERS)
+        rc = nn_node_error(err, NN_E_CONFIG, layers, "key 'layers': more than %d layers",
+                           MAX_LAYERS);
+    if (!rc)
+        rc = build_layers(g, reg, layers, err);
+    if (!rc) {
+        g->params = nn_arena_alloc(g->arena, sizeof(float) * (g->n_params + 1));
+        g->grads = nn_arena_alloc(g->arena, sizeof(float) * (g->n_params + 1));
+        g->fixed = nn_arena_alloc(g->arena, sizeof(float) * (g->n_fixed + 1));
+        if (!g->params || !g->grads || !g->fixed)
+            rc = nn_error_set(err, NN_E_NOMEM, "out of memory for %zu parameters", g->n_params);
+    }
+    if (!rc)
+        rc = alloc_batch_buffers(g, max_batch, err);
+    if (rc) {
+        nn_graph_free(g);
+        return rc;
+    }
+    *out = g;
+    return NN_OK;
+}
+
+void nn_graph_free(nn_graph *g)
+{
+    if (!g)
+        return;
+    free(g->acts);
+    free(g->x);
+    free(g->xgrad);
+    free(g->work);
+    nn_arena_free(g->arena);
+    free(g);
+}
+
+int nn_graph_set_max_batch(nn_graph *g, int max_batch, nn_error *err)
+{
+    if (max_batch < 1)
+        return nn_error_set(err, NN_E_USAGE, "batch size must be at least 1");
+    if (max_batch == g->max_batch)
+        return NN_OK;
+    return alloc_batch_buffers(g, max_batch, err);
+}
+
+int nn_graph_max_batch(const nn_graph *g) { return g->max_batch; }
+
+void nn_graph_init(nn_graph *g, nn_rng *rng)
+{
+    for (int i = 0; i < g->n; i++) {
+        node *nd = &g->nodes[i];
+        if (nd->layer.ops->init)
+            nd->layer.ops->init(&nd->layer, g->params + nd->param_off, g->fixed + nd->fixed_off,
+                                rng);
+    }
+}
+
+/* ---- accessors ---------------------------------------------------------------------------- */
+
+const char *nn_graph_name(const nn_graph *g) { return g->name; }
+nn_shape nn_graph_input_shape(const nn_graph *g) { return g->input; }
+nn_shape nn_graph_output_shape(const nn_graph *g) { return g->nodes[g->n - 1].layer.out; }
+nn_activation nn_graph_output_activation(const nn_graph *g) { return g->nodes[g->n - 1].act; }
+int nn_graph_layer_count(const nn_graph *g) { return g->n; }
+size_t nn_graph_param_count(const nn_graph *g) { return g->n_params; }
+size_t nn_graph_fixed_count(const nn_graph *g) { return g->n_fixed; }
+float *nn_graph_params(nn_graph *g) { return g->params; }
+float *nn_graph_grads(nn_graph *g) { return g->grads; }
+float *nn_graph_input(nn_graph *g) { return g->x; }
+const float *nn_graph_layer_output(const nn_graph *g, int i) { return g->nodes[i].out; }
+
+void nn_graph_layer_info(const nn_graph *g, int i, nn_layer_info *info)
+{
+    const node *nd = &g->nodes[i];
+    memset(info, 0, sizeof *info);
+    info->name = nd->layer.name;
+    info->type = nd->layer.ops->type;
+    info->in = nd->layer.in[0];
+    info->out = nd->layer.out;
+    info->n_in = nd->layer.n_in;
+    for (int k = 0; k < nd->layer.n_in; k++)
+        info->in_names[k] = nd->layer.in_names[k];
+    memcpy(info->kernel, nd->plan.kernel, sizeof info->kernel);
+    info->n_params = nd->plan.n_params;
+    info->n_fixed = nd->plan.n_fixed;
+    info->param_offset = nd->param_off;
+    info->connections = nd->plan.connections;
+    info->act = nd->act;
+}
+
+int nn_graph_find_layer(const nn_graph *g, const char *name)
+{
+    for (int i = 0; i < g->n; i++)
+        if (strcmp(g->nodes[i].layer.name, name) == 0)
+            return i;
+    return -1;
+}
+
+int nn_graph_layer_of_param(const nn_graph *g, size_t k)
+{
+    for (int i = 0; i < g->n; i++)
+        if (k >= g->nodes[i].param_off && k < g->nodes[i].param_off + g->nodes[i].plan.n_params)
+            return i;
+    return -1;
+}
+
+static uint64_t fnv(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+uint64_t nn_graph_fingerprint(const nn_graph *g)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    h = fnv(h, &g->input, sizeof g->input);
+    for (int i = 0; i < g->n; i++) {
+        const node *nd = &g->nodes[i];
+        const char *t = nd->layer.ops->type;
+        h = fnv(h, t, strlen(t) + 1);
+        int32_t v[5] = {nd->layer.out.c, nd->layer.out.h, nd->layer.out.w, nd->layer.n_in,
+                        (int32_t)nd->act};
+        h = fnv(h, v, sizeof v);
+        for (int k = 0; k < nd->layer.n_in; k++)
+            h = fnv(h, &nd->in_idx[k], sizeof nd->in_idx[k]);
+        uint64_t counts[3] = {nd->plan.n_params, nd->plan.n_fixed,
+                              (uint64_t)llround(nd->plan.connections)};
+        h = fnv(h, counts, sizeof counts);
+    }
+    return h;
+}
+
+/* ---- running ------------------------------------------------------------------------------ */
+
+static void make_pass(nn_graph *g, node *nd, int batch, nn_pass *p)
+{
+    memset(p, 0, sizeof *p);
+    p->batch = batch;
+    for (int k = 0; k < nd->layer.n_in; k++) {
+        int src = nd->in_idx[k];
+        p->in[k] = src < 0 ? g->x : g->nodes[src].out;
+        if (src < 0)
+            p->in_grad[k] = g->want_input_grad ? g->xgrad : NULL;
+        else
+            p->in_grad[k] = g->nodes[src].needs_back ? g->nodes[src].grad : NULL;
+    }
+    p->out = nd->out;
+    p->out_grad = nd->grad;
+    p->params = g->params + nd->param_off;
+    p->grads = g->grads + nd->param_off;
+    p->fixed = g->fixed + nd->fixed_off;
+    p->work = g->work;
+}
+
+const float *nn_graph_forward(nn_graph *g, int batch)
+{
+    for (int i = 0; i < g->n; i++) {
+        node *nd = &g->nodes[i];
+        nn_pass p;
+        make_pass(g, nd, batch, &p);
+        nd->layer.ops->forward(&nd->layer, &p);
+        nn_activation_forward(nd->act, nd->out, nd->out_size, batch);
+    }
+    return g->nodes[g->n - 1].out;
+}
+
+void nn_graph_zero_grads(nn_graph *g) { memset(g->grads, 0, sizeof(float) * g->n_params); }
+
+/* Shared by backward and hdiag: the two passes differ in the layer call, the activation rule and
+ * where the parameter terms go. */
+static void run_backward(nn_graph *g, int batch, const float *dout, int preact, int hdiag,
+                         const float *g1, float *hacc)
+{
+    for (int i = 0; i < g->n; i++)
+        if (g->nodes[i].needs_back)
+            memset(g->nodes[i].grad, 0, sizeof(float) * g->nodes[i].out_size * (size_t)batch);
+    if (g->want_input_grad)
+        memset(g->xgrad, 0, sizeof(float) * nn_shape_size(g->input) * (size_t)batch);
+    node *last = &g->nodes[g->n - 1];
+    memcpy(last->grad, dout, sizeof(float) * last->out_size * (size_t)batch);
+    for (int i = g->n - 1; i >= 0; i--) {
+        node *nd = &g->nodes[i];
+        if (!nd->needs_back)
+            continue;
+        if (!(nd == last && preact)) {
+            if (hdiag)
+                nn_activation_hdiag(nd->act, nd->out, nd->grad, nd->out_size, batch);
+            else
+                nn_activation_backward(nd->act, nd->out, nd->grad, nd->out_size, batch);
+        }
+        nn_pass p;
+        make_pass(g, nd, batch, &p);
+        if (hdiag) {
+            p.grads = hacc + nd->param_off;
+            p.out_grad1 = nd == last ? g1 : NULL;
+            nd->layer.ops->backward_hdiag(&nd->layer, &p);
+        } else {
+            nd->layer.ops->backward(&nd->layer, &p);
+        }
+    }
+}
+
+void nn_graph_backward(nn_graph *g, int batch, const float *dout, int dout_is_preact)
+{
+    run_backward(g, batch, dout, dout_is_preact, 0, NULL, NULL);
+}
+
+void nn_graph_hdiag(nn_graph *g, int batch, const float *d2, const float *g1, int preact,
+                    float *hacc)
+{
+    run_backward(g, batch, d2, preact, 1, g1, hacc);
+}
+
+int nn_graph_supports_hdiag(const nn_graph *g, nn_error *err)
+{
+    for (int i = 0; i < g->n; i++) {
+        const node *nd = &g->nodes[i];
+        if (nd->needs_back && !nd->layer.ops->backward_hdiag)
+            return nn_layer_error(&nd->layer, err, NN_E_CONFIG,
+                                  "a %s layer has no Hessian pass, so the sdlm optimizer cannot "
+                                  "train this graph (use sgd or adam)",
+                                  nd->layer.ops->type);
+        if (nd->needs_back && !nd->layer.ops->backward)
+            return nn_layer_error(&nd->layer, err, NN_E_CONFIG, "a %s layer cannot be trained",
+                                  nd->layer.ops->type);
+    }
+    return NN_OK;
+}
+
+int nn_graph_find_nonfinite_output(const nn_graph *g, int batch)
+{
+    for (int i = 0; i < g->n; i++) {
+        const node *nd = &g->nodes[i];
+        size_t n = nd->out_size * (size_t)batch;
+        for (size_t k = 0; k < n; k++)
+            if (!isfinite(nd->out[k]))
+                return i;
+    }
+    return -1;
+}

@@ -1,0 +1,95 @@
+/* A graph of layers built from the `input:` and `layers:` sections of a config, in phases:
+ * configure every layer, order them (inputs may name any layer; cycles are refused), infer shapes,
+ * then allocate everything at once: one arena, all trainable parameters in one flat block and
+ * their gradients in another, so optimizers, checkpoints and gradient checks see single arrays. */
+#ifndef NN_GRAPH_H
+#define NN_GRAPH_H
+
+#include <stdint.h>
+
+#include "activation.h"
+#include "config.h"
+#include "layer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct nn_graph nn_graph;
+
+typedef struct nn_layer_info {
+    const char *name, *type;
+    nn_shape in, out;          /* in: the first input's shape */
+    int n_in;
+    const char *in_names[NN_MAX_INPUTS];
+    char kernel[32];
+    size_t n_params, n_fixed;
+    size_t param_offset;       /* where its parameters start in the flat block */
+    double connections;
+    nn_activation act;
+} nn_layer_info;
+
+/* Builds a graph for batches of up to max_batch samples. Reads `name`, `input` and `layers` of
+ * root and refuses top-level keys other than those and `data`, `train`. */
+int nn_graph_build(const nn_node *root, const nn_registry *reg, int max_batch, nn_graph **out,
+                   nn_error *err);
+void nn_graph_free(nn_graph *g);
+
+/* Reallocates the activation buffers for a new largest batch (not during a step). */
+int nn_graph_set_max_batch(nn_graph *g, int max_batch, nn_error *err);
+int nn_graph_max_batch(const nn_graph *g);
+
+/* Fills parameters and fixed constants, drawing from rng in layer order. */
+void nn_graph_init(nn_graph *g, nn_rng *rng);
+
+const char *nn_graph_name(const nn_graph *g);
+nn_shape nn_graph_input_shape(const nn_graph *g);
+nn_shape nn_graph_output_shape(const nn_graph *g);
+nn_activation nn_graph_output_activation(const nn_graph *g);
+int nn_graph_layer_count(const nn_graph *g);
+/* Layer i in execution order; the last one is the output. */
+void nn_graph_layer_info(const nn_graph *g, int i, nn_layer_info *info);
+/* Looks a layer up by name; -1 if absent. */
+int nn_graph_find_layer(const nn_graph *g, const char *name);
+/* Index of the layer whose parameters hold flat index k (for messages). */
+int nn_graph_layer_of_param(const nn_graph *g, size_t k);
+
+size_t nn_graph_param_count(const nn_graph *g);
+size_t nn_graph_fixed_count(const nn_graph *g);
+float *nn_graph_params(nn_graph *g);
+float *nn_graph_grads(nn_graph *g);
+/* A hash of the architecture: layer types, shapes, connections and parameter counts. */
+uint64_t nn_graph_fingerprint(const nn_graph *g);
+
+/* The input buffer: [max_batch][input size] floats to fill before forward. */
+float *nn_graph_input(nn_graph *g);
+/* Runs the layers on the first `batch` samples of the input; returns the output
+ * ([batch][output size]), valid until the next forward. */
+const float *nn_graph_forward(nn_graph *g, int batch);
+/* Output of layer i after forward. */
+const float *nn_graph_layer_output(const nn_graph *g, int i);
+/* Sets all parameter gradients to zero. */
+void nn_graph_zero_grads(nn_graph *g);
+/* Back-propagates dE/d(output) (or, when dout_is_preact, dE/d(the output layer's value before its
+ * activation)) through the last forward, accumulating into the parameter gradients. */
+void nn_graph_backward(nn_graph *g, int batch, const float *dout, int dout_is_preact);
+/* When on, backward (and the Hessian pass) also fill dE/d(input), read with
+ * nn_graph_input_grad ([max_batch][input size]); off by default, as training does not need it. */
+void nn_graph_want_input_grad(nn_graph *g, int on);
+const float *nn_graph_input_grad(const nn_graph *g);
+/* Gauss-Newton diagonal pass: d2 is d2E/d(output)^2 (before the activation when preact), g1 is
+ * dE/d(output) for the output layer's own curvature (may be NULL). Accumulates into hacc
+ * (n_params floats). Needs every layer to implement backward_hdiag (see nn_graph_supports_hdiag). */
+void nn_graph_hdiag(nn_graph *g, int batch, const float *d2, const float *g1, int preact,
+                    float *hacc);
+/* NN_OK if every layer with parameters or upstream of one can do the hdiag pass; otherwise names
+ * the layer. */
+int nn_graph_supports_hdiag(const nn_graph *g, nn_error *err);
+
+/* The first layer whose output holds a NaN or Inf after forward, or -1. */
+int nn_graph_find_nonfinite_output(const nn_graph *g, int batch);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,167 @@
+#include "layer.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void *nn_layer_alloc(nn_layer *l, size_t bytes) { return nn_arena_alloc(l->arena, bytes); }
+
+int nn_layer_error(const nn_layer *l, nn_error *err, nn_status code, const char *fmt, ...)
+{
+    char body[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(body, sizeof body, fmt, ap);
+    va_end(ap);
+    return nn_error_set(err, code, "%s:%d:%d: layer '%s': %s", l->file ? l->file : "?", l->line,
+                        l->col, l->name ? l->name : "?", body);
+}
+
+void nn_init_lecun_uniform(float *w, size_t n, size_t fan_in, nn_rng *rng)
+{
+    float a = fan_in ? 2.4f / (float)fan_in : 0.0f;
+    for (size_t i = 0; i < n; i++)
+        w[i] = nn_rng_uniform(rng, -a, a);
+}
+
+void nn_im2col(const float *img, int c, int h, int w, int k, int stride, int pad, int oh, int ow,
+               float *col, int ld)
+{
+    for (int ch = 0; ch < c; ch++)
+        for (int ky = 0; ky < k; ky++)
+            for (int kx = 0; kx < k; kx++) {
+                float *row = col + (size_t)((ch * k + ky) * k + kx) * ld;
+                const float *plane = img + (size_t)ch * h * w;
+                for (int y = 0; y < oh; y++) {
+                    int iy = y * stride + ky - pad;
+                    float *dst = row + y * ow;
+                    if (iy < 0 || iy >= h) {
+                        memset(dst, 0, sizeof(float) * ow);
+                        continue;
+                    }
+                    const float *src = plane + (size_t)iy * w;
+                    if (stride == 1 && pad == 0) {
+                        memcpy(dst, src + kx, sizeof(float) * ow);
+                        continue;
+                    }
+                    for (int x = 0; x < ow; x++) {
+                        int ix = x * stride + kx - pad;
+                        dst[x] = (ix >= 0 && ix < w) ? src[ix] : 0.0f;
+                    }
+                }
+            }
+}
+
+void nn_col2im_add(const float *col, int ld, int c, int h, int w, int k, int stride, int pad,
+                   int oh, int ow, float *img)
+{
+    for (int ch = 0; ch < c; ch++)
+        for (int ky = 0; ky < k; ky++)
+            for (int kx = 0; kx < k; kx++) {
+                const float *row = col + (size_t)((ch * k + ky) * k + kx) * ld;
+                float *plane = img + (size_t)ch * h * w;
+                for (int y = 0; y < oh; y++) {
+                    int iy = y * stride + ky - pad;
+                    if (iy < 0 || iy >= h)
+                        continue;
+                    const float *src = row + y * ow;
+                    float *dst = plane + (size_t)iy * w;
+                    for (int x = 0; x < ow; x++) {
+                        int ix = x * stride + kx - pad;
+                        if (ix >= 0 && ix < w)
+                            dst[ix] += src[x];
+                    }
+                }
+            }
+}
+
+void nn_to_channel_major(const float *src, int batch, int c, int positions, float *dst)
+{
+    size_t ld = (size_t)batch * positions;
+    for (int b = 0; b < batch; b++)
+        for (int ch = 0; ch < c; ch++)
+            memcpy(dst + ch * ld + (size_t)b * positions,
+                   src + ((size_t)b * c + ch) * positions, sizeof(float) * positions);
+}
+
+void nn_from_channel_major(const float *src, int batch, int c, int positions, const float *bias,
+                           float *dst)
+{
+    size_t ld = (size_t)batch * positions;
+    for (int b = 0; b < batch; b++)
+        for (int ch = 0; ch < c; ch++) {
+            const float *s = src + ch * ld + (size_t)b * positions;
+            float *d = dst + ((size_t)b * c + ch) * positions;
+            float add = bias ? bias[ch] : 0.0f;
+            for (int i = 0; i < positions; i++)
+                d[i] = s[i] + add;
+        }
+}
+
+struct nn_registry {
+    const nn_layer_ops **ops;
+    size_t n, cap;
+};
+
+int nn_registry_add(nn_registry *reg, const nn_layer_ops *ops, nn_error *err)
+{
+    if (!ops || !ops->type || !ops->configure || !ops->infer || !ops->forward)
+        return nn_error_set(err, NN_E_USAGE,
+                            "layer type table needs a type name, configure, infer and forward");
+    if (ops->min_inputs < 1 || ops->max_inputs < ops->min_inputs ||
+        ops->max_inputs > NN_MAX_INPUTS)
+        return nn_error_set(err, NN_E_USAGE, "layer type '%s': inputs must be 1..%d", ops->type,
+                            NN_MAX_INPUTS);
+    if (nn_registry_find(reg, ops->type))
+        return nn_error_set(err, NN_E_USAGE, "layer type '%s' is already registered", ops->type);
+    if (reg->n == reg->cap) {
+        size_t cap = reg->cap ? reg->cap * 2 : 16;
+        const nn_layer_ops **grown = realloc(reg->ops, cap * sizeof *grown);
+        if (!grown)
+            return nn_error_set(err, NN_E_NOMEM, "out of memory registering '%s'", ops->type);
+        reg->ops = grown;
+        reg->cap = cap;
+    }
+    reg->ops[reg->n++] = ops;
+    return NN_OK;
+}
+
+int nn_registry_new(nn_registry **out, nn_error *err)
+{
+    nn_registry *reg = calloc(1, sizeof *reg);
+    if (!reg)
+        return nn_error_set(err, NN_E_NOMEM, "out of memory");
+    for (size_t i = 0; nn_builtin_layers[i]; i++) {
+        int rc = nn_registry_add(reg, nn_builtin_layers[i], err);
+        if (rc) {
+            nn_registry_free(reg);
+            return rc;
+        }
+    }
+    *out = reg;
+    return NN_OK;
+}
+
+const nn_layer_ops *nn_registry_find(const nn_registry *reg, const char *type)
+{
+    for (size_t i = 0; i < reg->n; i++)
+        if (strcmp(reg->ops[i]->type, type) == 0)
+            return reg->ops[i];
+    return NULL;
+}
+
+size_t nn_registry_count(const nn_registry *reg) { return reg->n; }
+
+const nn_layer_ops *nn_registry_at(const nn_registry *reg, size_t i)
+{
+    return i < reg->n ? reg->ops[i] : NULL;
+}
+
+void nn_registry_free(nn_registry *reg)
+{
+    if (!reg)
+        return;
+    free(reg->ops);
+    free(reg);
+}

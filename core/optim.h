@@ -1,0 +1,48 @@
+/* Optimizers over the flat parameter block: SGD (momentum, weight decay) and LeCun's stochastic
+ * diagonal Levenberg-Marquardt (per-parameter step lr / (mu + h_kk), h the Gauss-Newton diagonal
+ * re-estimated on a few hundred samples before each pass). */
+#ifndef NN_OPTIM_H
+#define NN_OPTIM_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum nn_optim_kind { NN_OPT_SGD, NN_OPT_SDLM } nn_optim_kind;
+extern const char *const nn_optim_names[];
+
+typedef struct nn_optim_cfg {
+    nn_optim_kind kind;
+    double momentum, weight_decay; /* sgd */
+    double mu;                     /* sdlm */
+    long hessian_samples;          /* sdlm */
+} nn_optim_cfg;
+
+/* Reads `optimizer: sgd` or `optimizer: {type: sdlm, mu: 0.02, hessian_samples: 500}`. */
+int nn_optim_read(const nn_node *train, nn_optim_cfg *out, nn_error *err);
+
+typedef struct nn_optim {
+    nn_optim_cfg cfg;
+    size_t n;
+    double lr;
+    float *state; /* sgd: velocity; sdlm: the Hessian diagonal estimate (n floats) */
+    float *step;  /* sdlm: lr / (mu + h), per parameter */
+} nn_optim;
+
+int nn_optim_new(const nn_optim_cfg *cfg, size_t n_params, nn_optim **out, nn_error *err);
+void nn_optim_free(nn_optim *opt);
+/* Sets the learning rate (and, for sdlm, recomputes the steps from the current estimate). */
+void nn_optim_set_lr(nn_optim *opt, double lr);
+/* One update from the gradient of the batch mean. */
+void nn_optim_step(nn_optim *opt, float *params, const float *grads);
+/* The state to save in a checkpoint: n floats. */
+size_t nn_optim_state_count(const nn_optim *opt);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,491 @@
+/* The training loop: epochs over a shuffled permutation, the learning-rate schedule, the SDLM
+ * Hessian estimate before each pass, test evaluation, checkpoints and metrics. */
+#include "train.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define EVAL_BATCH 100
+
+struct nn_trainer {
+    nn_train_cfg cfg;
+    nn_graph *g;
+    nn_optim *opt;
+    nn_rng rng;            /* the run's generator; its state at an epoch's start is saved */
+    nn_dataset train, test;
+    int have_test;
+    size_t *perm, *seq;
+    uint8_t *labels;
+    float *dout, *d2, *g1;
+    long epoch;            /* epochs done */
+    size_t resume_at;      /* samples of the current epoch already done (after a resume) */
+    uint64_t steps;
+    double best_error;
+    char run_dir[PATH_MAX];
+    char *config_yaml;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int mkdir_p(const char *path, nn_error *err)
+{
+    char buf[PATH_MAX];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return nn_error_set(err, NN_E_IO, "%s: path too long", path);
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+            *p = '\0';
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+                return nn_error_set(err, NN_E_IO, "%s: cannot create directory: %s", buf,
+                                    strerror(errno));
+            *p = c;
+            if (!c)
+                break;
+        }
+    }
+    return NN_OK;
+}
+
+static int check_loss_fits(const nn_trainer *t, nn_error *err)
+{
+    nn_activation act = nn_graph_output_activation(t->g);
+    int n = nn_graph_layer_count(t->g);
+    nn_layer_info info;
+    nn_graph_layer_info(t->g, n - 1, &info);
+    const char *loss = nn_loss_names[t->cfg.loss.kind];
+    if (t->cfg.loss.kind == NN_LOSS_CROSS_ENTROPY && act != NN_ACT_SOFTMAX)
+        return nn_error_set(err, NN_E_CONFIG,
+                            "train: loss '%s' needs the output layer '%s' to have activation: "
+                            "softmax",
+                            loss, info.name);
+    if (t->cfg.loss.kind != NN_LOSS_CROSS_ENTROPY && act == NN_ACT_SOFTMAX)
+        return nn_error_set(err, NN_E_CONFIG,
+                            "train: loss '%s' reads distances, but the output layer '%s' has "
+                            "activation: softmax (use loss: cross_entropy)",
+                            loss, info.name);
+    if ((long)nn_shape_size(info.out) != t->cfg.data.classes)
+        return nn_error_set(err, NN_E_SHAPE,
+                            "the output layer '%s' has %zu units, the data has %ld classes",
+                            info.name, nn_shape_size(info.out), t->cfg.data.classes);
+    if (t->cfg.optim.kind == NN_OPT_SDLM)
+        return nn_graph_supports_hdiag(t->g, err);
+    return NN_OK;
+}
+
+static int alloc_buffers(nn_trainer *t, nn_error *err)
+{
+    size_t n = t->train.n, mb = (size_t)nn_graph_max_batch(t->g);
+    size_t out = nn_shape_size(nn_graph_output_shape(t->g));
+    t->perm = malloc(sizeof(size_t) * (n + 1));
+    t->seq = malloc(sizeof(size_t) * (mb + 1));
+    t->labels = malloc(mb + 1);
+    t->dout = malloc(sizeof(float) * mb * out);
+    t->d2 = malloc(sizeof(float) * mb * out);
+    t->g1 = malloc(sizeof(float) * mb * out);
+    if (!t->perm || !t->seq || !t->labels || !t->dout || !t->d2 || !t->g1)
+        return nn_error_set(err, NN_E_NOMEM, "out of memory");
+    return NN_OK;
+}
+
+static int setup(nn_trainer *t, const nn_doc *doc, const nn_registry *reg,
+                 const nn_train_opts *o, nn_error *err)
+{
+    const nn_node *root = nn_doc_root(doc);
+    int rc = nn_train_cfg_read(root, &t->cfg, err);
+    if (rc)
+        return rc;
+    if (o->epochs > 0)
+        t->cfg.epochs = o->epochs;
+    if (o->have_seed)
+        t->cfg.seed = o->seed;
+    int mb = t->cfg.batch > EVAL_BATCH ? (int)t->cfg.batch : EVAL_BATCH;
+    rc = nn_graph_build(root, reg, mb, &t->g, err);
+    if (!rc)
+        rc = check_loss_fits(t, err);
+    if (!rc)
+        rc = nn_optim_new(&t->cfg.optim, nn_graph_param_count(t->g), &t->opt, err);
+    if (rc)
+        return rc;
+    nn_rng_seed(&t->rng, t->cfg.seed);
+    nn_graph_init(t->g, &t->rng);
+    nn_shape in = nn_graph_input_shape(t->g);
+    rc = nn_data_load_split(&t->cfg.data, &t->cfg.data.train, "train", in,
+                            (size_t)o->limit_train, &t->train, err);
+    if (!rc && t->cfg.data.test.images) {
+        rc = nn_data_load_split(&t->cfg.data, &t->cfg.data.test, "test", in,
+                                (size_t)o->limit_test, &t->test, err);
+        t->have_test = !rc;
+    }
+    if (!rc)
+        rc = alloc_buffers(t, err);
+    if (!rc)
+        rc = nn_doc_dump(doc, &t->config_yaml, err);
+    return rc;
+}
+
+static int reset_metrics(const nn_trainer *t, long keep_epochs, nn_error *err);
+
+static int resume(nn_trainer *t, nn_error *err)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/last.ckpt", t->run_dir);
+    nn_checkpoint_meta m = {.fingerprint = nn_graph_fingerprint(t->g),
+                            .n_params = nn_graph_param_count(t->g),
+                            .n_state = nn_optim_state_count(t->opt)};
+    int rc = nn_checkpoint_load(path, &m, nn_graph_params(t->g), t->opt->state, err);
+    if (rc)
+        return rc;
+    if (m.optim_kind != (uint32_t)t->cfg.optim.kind)
+        return nn_error_set(err, NN_E_CHECKPOINT,
+                            "%s: written by the %s optimizer, the config now says %s", path,
+                            nn_optim_names[m.optim_kind < 2 ? m.optim_kind : 0],
+                            nn_optim_names[t->cfg.optim.kind]);
+    t->epoch = (long)m.epoch;
+    t->resume_at = (size_t)m.step;
+    t->rng = m.rng;
+    if (t->resume_at >= t->train.n)
+        return nn_error_set(err, NN_E_CHECKPOINT,
+                            "%s: stopped at sample %zu of an epoch of %zu (was the data limit "
+                            "changed?)",
+                            path, t->resume_at, t->train.n);
+    return reset_metrics(t, t->epoch, err);
+}
+
+int nn_trainer_new(const nn_doc *doc, const nn_registry *reg, const nn_train_opts *opts,
+                   nn_trainer **out, nn_error *err)
+{
+    *out = NULL;
+    nn_trainer *t = calloc(1, sizeof *t);
+    if (!t)
+        return nn_error_set(err, NN_E_NOMEM, "out of memory");
+    t->best_error = 2.0;
+    int rc = setup(t, doc, reg, opts, err);
+    if (!rc) {
+        const char *dir = opts->run_dir;
+        char def[PATH_MAX];
+        if (!dir) {
+            snprintf(def, sizeof def, "runs/%s", nn_graph_name(t->g));
+            dir = def;
+        }
+        snprintf(t->run_dir, sizeof t->run_dir, "%s", dir);
+        rc = mkdir_p(t->run_dir, err);
+    }
+    if (!rc && opts->resume)
+        rc = resume(t, err);
+    if (!rc && !opts->resume)
+        rc = reset_metrics(t, 0, err);
+    if (!rc) {
+        char path[PATH_MAX + 16];
+        snprintf(path, sizeof path, "%s/config.yaml", t->run_dir);
+        rc = nn_write_file_atomic(path, t->config_yaml, strlen(t->config_yaml), err);
+    }
+    if (rc) {
+        nn_trainer_free(t);
+        return rc;
+    }
+    *out = t;
+    return NN_OK;
+}
+
+void nn_trainer_free(nn_trainer *t)
+{
+    if (!t)
+        return;
+    nn_graph_free(t->g);
+    nn_optim_free(t->opt);
+    nn_dataset_free(&t->train);
+    nn_dataset_free(&t->test);
+    free(t->perm);
+    free(t->seq);
+    free(t->labels);
+    free(t->dout);
+    free(t->d2);
+    free(t->g1);
+    free(t->config_yaml);
+    free(t);
+}
+
+nn_graph *nn_trainer_graph(nn_trainer *t) { return t->g; }
+const nn_train_cfg *nn_trainer_cfg(const nn_trainer *t) { return &t->cfg; }
+const char *nn_trainer_run_dir(const nn_trainer *t) { return t->run_dir; }
+long nn_trainer_epoch(const nn_trainer *t) { return t->epoch; }
+
+/* ---- metrics and checkpoints --------------------------------------------------------------- */
+
+static const char metrics_header[] =
+    "epoch,lr,train_loss,train_error,test_loss,test_error,seconds,images_per_s\n";
+
+/* Keeps the header and the rows of the first keep_epochs epochs (a resumed run rewrites the
+ * rest). */
+static int reset_metrics(const nn_trainer *t, long keep_epochs, nn_error *err)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/metrics.csv", t->run_dir);
+    size_t cap = sizeof metrics_header + 128 * (size_t)(keep_epochs + 1), len = 0;
+    char *out = malloc(cap);
+    if (!out)
+        return nn_error_set(err, NN_E_NOMEM, "out of memory");
+    len = (size_t)snprintf(out, cap, "%s", metrics_header);
+    FILE *f = keep_epochs ? fopen(path, "r") : NULL;
+    char line[512];
+    while (f && fgets(line, sizeof line, f)) {
+        long e = strtol(line, NULL, 10);
+        if (e >= 1 && e <= keep_epochs && len + strlen(line) < cap)
+            len += (size_t)snprintf(out + len, cap - len, "%s", line);
+    }
+    if (f)
+        fclose(f);
+    int rc = nn_write_file_atomic(path, out, len, err);
+    free(out);
+    return rc;
+}
+
+static int append_metrics(const nn_trainer *t, const nn_epoch_report *r, nn_error *err)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/metrics.csv", t->run_dir);
+    FILE *f = fopen(path, "a");
+    if (!f)
+        return nn_error_set(err, NN_E_IO, "%s: cannot append: %s", path, strerror(errno));
+    fprintf(f, "%ld,%g,%.6f,%.6f,%.6f,%.6f,%.3f,%.1f\n", r->epoch, r->lr, r->train_loss,
+            r->train_error, r->test_loss, r->test_error, r->seconds, r->images_per_s);
+    if (fclose(f) != 0)
+        return nn_error_set(err, NN_E_IO, "%s: write failed", path);
+    return NN_OK;
+}
+
+static int save(nn_trainer *t, const char *file, long epoch, size_t step, const nn_rng *rng,
+                nn_error *err)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/%s", t->run_dir, file);
+    nn_checkpoint_meta m = {.fingerprint = nn_graph_fingerprint(t->g),
+                            .optim_kind = (uint32_t)t->cfg.optim.kind,
+                            .epoch = (uint32_t)epoch,
+                            .step = step,
+                            .rng = *rng,
+                            .n_params = nn_graph_param_count(t->g),
+                            .n_state = nn_optim_state_count(t->opt)};
+    return nn_checkpoint_save(path, &m, nn_graph_params(t->g), t->opt->state, err);
+}
+
+/* ---- the loop ------------------------------------------------------------------------------ */
+
+static void load_batch(nn_trainer *t, const nn_dataset *ds, const size_t *index, int b)
+{
+    nn_data_fill_input(&t->cfg.data, ds, index, (size_t)b, nn_graph_input(t->g));
+    for (int i = 0; i < b; i++)
+        t->labels[i] = ds->labels[index[i]];
+}
+
+/* The Gauss-Newton diagonal averaged over the first samples of this epoch's order. */
+static void estimate_hessian(nn_trainer *t)
+{
+    size_t n = (size_t)t->cfg.optim.hessian_samples;
+    if (n > t->train.n)
+        n = t->train.n;
+    int mb = nn_graph_max_batch(t->g), out = (int)nn_shape_size(nn_graph_output_shape(t->g));
+    float *h = t->opt->state;
+    memset(h, 0, sizeof(float) * t->opt->n);
+    int preact = nn_loss_grad_is_preact(&t->cfg.loss);
+    for (size_t i = 0; i < n; i += (size_t)mb) {
+        int b = (int)(n - i < (size_t)mb ? n - i : (size_t)mb);
+        load_batch(t, &t->train, t->perm + i, b);
+        const float *y = nn_graph_forward(t->g, b);
+        nn_loss_hdiag(&t->cfg.loss, y, t->labels, b, out, t->d2, t->g1);
+        nn_graph_hdiag(t->g, b, t->d2, t->g1, preact, h);
+    }
+    for (size_t k = 0; k < t->opt->n; k++)
+        h[k] /= (float)n;
+#ifdef NN_DEBUG_H
+    for (int i = 0; i < nn_graph_layer_count(t->g); i++) {
+        nn_layer_info li; nn_graph_layer_info(t->g, i, &li);
+        double mn = 1e30, mx = 0, sum = 0;
+        for (size_t k = li.param_offset; k < li.param_offset + li.n_params; k++) { mn = h[k] < mn ? h[k] : mn; mx = h[k] > mx ? h[k] : mx; sum += h[k]; }
+        fprintf(stderr, "h %s: min %g max %g mean %g\n", li.name, mn, mx, li.n_params ? sum / li.n_params : 0);
+    }
+#endif
+}
+
+static int check_finite(nn_trainer *t, double loss, int b, nn_error *err)
+{
+    if (!isfinite(loss)) {
+        int bad = nn_graph_find_nonfinite_output(t->g, b);
+        nn_layer_info info;
+        nn_graph_layer_info(t->g, bad >= 0 ? bad : nn_graph_layer_count(t->g) - 1, &info);
+        return nn_error_set(err, NN_E_NUMERIC,
+                            "epoch %ld, step %llu: the loss is not finite; first non-finite "
+                            "output in layer '%s' (training stopped; the last checkpoint is "
+                            "kept)",
+                            t->epoch + 1, (unsigned long long)t->steps + 1, info.name);
+    }
+    const float *g = nn_graph_grads(t->g);
+    for (size_t k = 0; k < nn_graph_param_count(t->g); k++)
+        if (!isfinite(g[k])) {
+            nn_layer_info info;
+            nn_graph_layer_info(t->g, nn_graph_layer_of_param(t->g, k), &info);
+            return nn_error_set(err, NN_E_NUMERIC,
+                                "epoch %ld, step %llu: a gradient of layer '%s' is not finite "
+                                "(training stopped; the last checkpoint is kept)",
+                                t->epoch + 1, (unsigned long long)t->steps + 1, info.name);
+        }
+    return NN_OK;
+}
+
+typedef struct epoch_sums {
+    double loss;
+    size_t wrong, seen;
+} epoch_sums;
+
+static int train_step(nn_trainer *t, size_t i, int b, epoch_sums *s, nn_error *err)
+{
+    int out = (int)nn_shape_size(nn_graph_output_shape(t->g)), wrong;
+    load_batch(t, &t->train, t->perm + i, b);
+    const float *y = nn_graph_forward(t->g, b);
+    double loss = nn_loss_eval(&t->cfg.loss, y, t->labels, b, out, t->dout, &wrong);
+    nn_graph_zero_grads(t->g);
+    if (isfinite(loss))
+        nn_graph_backward(t->g, b, t->dout, nn_loss_grad_is_preact(&t->cfg.loss));
+    int rc = check_finite(t, loss, b, err);
+    if (rc)
+        return rc;
+    nn_optim_step(t->opt, nn_graph_params(t->g), nn_graph_grads(t->g));
+    t->steps++;
+    s->loss += loss;
+    s->wrong += (size_t)wrong;
+    s->seen += (size_t)b;
+    return NN_OK;
+}
+
+static int run_epoch(nn_trainer *t, const nn_train_hooks *hooks, nn_epoch_report *r,
+                     nn_error *err)
+{
+    size_t n = t->train.n, start = t->resume_at;
+    nn_rng at_start = t->rng;
+    for (size_t i = 0; i < n; i++)
+        t->perm[i] = i;
+    if (t->cfg.shuffle)
+        nn_rng_shuffle(&t->rng, t->perm, n);
+    double lr = nn_train_cfg_lr(&t->cfg, t->epoch);
+    if (t->cfg.optim.kind == NN_OPT_SDLM && start == 0)
+        estimate_hessian(t); /* after a mid-epoch resume the estimate comes from the checkpoint */
+    nn_optim_set_lr(t->opt, lr);
+    epoch_sums s = {0, 0, 0};
+    double t0 = now_s();
+    size_t batch = (size_t)t->cfg.batch, next_report = start, every = n / 100 ? n / 100 : 1;
+    for (size_t i = start; i < n; i += batch) {
+        int b = (int)(n - i < batch ? n - i : batch);
+        int rc = train_step(t, i, b, &s, err);
+        if (rc)
+            return rc;
+        if (hooks && hooks->progress && i + (size_t)b >= next_report) {
+            hooks->progress(hooks->user, t->epoch + 1, i + (size_t)b, n, s.loss / s.seen,
+                            (double)s.wrong / s.seen);
+            next_report = i + (size_t)b + every;
+        }
+        if (hooks && hooks->stop && *hooks->stop && i + (size_t)b < n) {
+            rc = save(t, "last.ckpt", t->epoch, i + (size_t)b, &at_start, err);
+            return rc ? rc
+                      : nn_error_set(err, NN_E_INTERRUPTED,
+                                     "stopped in epoch %ld after %zu of %zu samples; "
+                                     "checkpoint written to %s/last.ckpt (continue with "
+                                     "--resume)",
+                                     t->epoch + 1, i + (size_t)b, n, t->run_dir);
+        }
+    }
+    r->seconds = now_s() - t0;
+    r->lr = lr;
+    r->train_loss = s.seen ? s.loss / s.seen : 0;
+    r->train_error = s.seen ? (double)s.wrong / s.seen : 0;
+    r->images_per_s = r->seconds > 0 ? s.seen / r->seconds : 0;
+    t->resume_at = 0;
+    return NN_OK;
+}
+
+int nn_trainer_run(nn_trainer *t, const nn_train_hooks *hooks, nn_error *err)
+{
+    double elapsed = 0;
+    while (t->epoch < t->cfg.epochs) {
+        nn_epoch_report r = {.epoch = t->epoch + 1, .epochs = t->cfg.epochs};
+        int rc = run_epoch(t, hooks, &r, err);
+        if (rc)
+            return rc;
+        elapsed += r.seconds;
+        r.test_loss = r.test_error = -1;
+        if (t->have_test) {
+            nn_eval ev = {0};
+            rc = nn_evaluate(t->g, &t->cfg.loss, &t->cfg.data, &t->test, &ev, err);
+            if (rc)
+                return rc;
+            r.test_loss = ev.loss;
+            r.test_error = ev.error;
+        }
+        r.elapsed = elapsed;
+        t->epoch++;
+        rc = save(t, "last.ckpt", t->epoch, 0, &t->rng, err);
+        if (!rc && t->have_test && r.test_error < t->best_error) {
+            t->best_error = r.test_error;
+            rc = save(t, "best.ckpt", t->epoch, 0, &t->rng, err);
+        }
+        if (!rc)
+            rc = append_metrics(t, &r, err);
+        if (rc)
+            return rc;
+        if (hooks && hooks->epoch_done)
+            hooks->epoch_done(hooks->user, &r);
+        if (hooks && hooks->stop && *hooks->stop && t->epoch < t->cfg.epochs)
+            return nn_error_set(err, NN_E_INTERRUPTED,
+                                "stopped after epoch %ld; checkpoint written to %s/last.ckpt "
+                                "(continue with --resume)",
+                                t->epoch, t->run_dir);
+    }
+    return NN_OK;
+}
+
+int nn_trainer_test(nn_trainer *t, nn_eval *out, nn_error *err)
+{
+    if (!t->have_test)
+        return nn_error_set(err, NN_E_CONFIG, "the config has no data: test: section");
+    return nn_evaluate(t->g, &t->cfg.loss, &t->cfg.data, &t->test, out, err);
+}
+
+int nn_evaluate(nn_graph *g, const nn_loss *loss, const nn_data_cfg *d, const nn_dataset *ds,
+                nn_eval *out, nn_error *err)
+{
+    int mb = nn_graph_max_batch(g), n_out = (int)nn_shape_size(nn_graph_output_shape(g));
+    size_t *index = malloc(sizeof(size_t) * (size_t)mb);
+    if (!index)
+        return nn_error_set(err, NN_E_NOMEM, "out of memory");
+    double total = 0;
+    size_t wrong = 0;
+    for (size_t i = 0; i < ds->n; i += (size_t)mb) {
+        int b = (int)(ds->n - i < (size_t)mb ? ds->n - i : (size_t)mb), w;
+        for (int k = 0; k < b; k++)
+            index[k] = i + (size_t)k;
+        nn_data_fill_input(d, ds, index, (size_t)b, nn_graph_input(g));
+        const float *y = nn_graph_forward(g, b);
+        total += nn_loss_eval(loss, y, ds->labels + i, b, n_out, NULL, &w);
+        wrong += (size_t)w;
+        for (int k = 0; out->confusion && k < b; k++) {
+            int pred = nn_loss_predict(loss, y + (size_t)k * n_out, n_out);
+            out->confusion[(size_t)ds->labels[i + k] * n_out + pred]++;
+        }
+    }
+    free(index);
+    out->n = ds->n;
+    out->loss = ds->n ? total / ds->n : 0;
+    out->error = ds->n ? (double)wrong / ds->n : 0;
+    return NN_OK;
+}

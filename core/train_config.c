@@ -1,0 +1,179 @@
+/* The `data:` and `train:` sections, read and checked before any data is touched. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "train.h"
+
+static int read_split(const nn_node *data, const char *key, nn_split_cfg *s, nn_error *err)
+{
+    static const char *const keys[] = {"images", "labels", "limit", NULL};
+    memset(s, 0, sizeof *s);
+    const nn_node *n = nn_node_get(data, key);
+    if (!n)
+        return NN_OK;
+    char what[32];
+    snprintf(what, sizeof what, "data: %s", key);
+    int rc = nn_node_check_keys(n, keys, what, err);
+    if (!rc)
+        rc = nn_map_string(n, "images", 1, NULL, what, &s->images, err);
+    if (!rc)
+        rc = nn_map_string(n, "labels", 1, NULL, what, &s->labels, err);
+    if (!rc)
+        rc = nn_map_long(n, "limit", 0, 0, 0, 100000000, what, &s->limit, err);
+    return rc;
+}
+
+static int read_range(const nn_node *data, nn_data_cfg *d, nn_error *err)
+{
+    d->lo = -0.1f;
+    d->hi = 1.175f;
+    const nn_node *r = nn_node_get(data, "range");
+    if (!r)
+        return NN_OK;
+    if (r->kind != NN_NODE_SEQ || r->n != 2)
+        return nn_node_error(err, NN_E_CONFIG, r,
+                             "data: key 'range': expected [background, foreground], e.g. "
+                             "[-0.1, 1.175]");
+    double v[2];
+    for (int i = 0; i < 2; i++) {
+        int rc = nn_node_double(r->items[i], "data: key 'range'", -1e6, 1e6, &v[i], err);
+        if (rc)
+            return rc;
+    }
+    d->lo = (float)v[0];
+    d->hi = (float)v[1];
+    return NN_OK;
+}
+
+static int read_data(const nn_node *root, nn_data_cfg *d, nn_error *err)
+{
+    static const char *const keys[] = {"train", "test", "pad", "range", "classes", NULL};
+    memset(d, 0, sizeof *d);
+    d->classes = 10;
+    d->lo = -0.1f;
+    d->hi = 1.175f;
+    const nn_node *data = nn_node_get(root, "data");
+    if (!data)
+        return NN_OK;
+    int rc = nn_node_check_keys(data, keys, "data", err);
+    if (!rc)
+        rc = read_split(data, "train", &d->train, err);
+    if (!rc)
+        rc = read_split(data, "test", &d->test, err);
+    if (!rc)
+        rc = nn_map_long(data, "pad", 0, 0, 0, 1024, "data", &d->pad, err);
+    if (!rc)
+        rc = nn_map_long(data, "classes", 0, 10, 2, 256, "data", &d->classes, err);
+    if (!rc)
+        rc = read_range(data, d, err);
+    return rc;
+}
+
+static int read_schedule(const nn_node *train, nn_train_cfg *t, nn_error *err)
+{
+    const nn_node *s = nn_node_get(train, "schedule");
+    if (!s)
+        return NN_OK;
+    if (s->kind != NN_NODE_SEQ || s->n == 0 || s->n > NN_MAX_SCHEDULE)
+        return nn_node_error(err, NN_E_CONFIG, s,
+                             "train: key 'schedule': expected a list of [epochs, lr] pairs (1 to "
+                             "%d), e.g. [[2, 0.0005], [3, 0.0002]]",
+                             NN_MAX_SCHEDULE);
+    for (size_t i = 0; i < s->n; i++) {
+        const nn_node *e = s->items[i];
+        if (e->kind != NN_NODE_SEQ || e->n != 2)
+            return nn_node_error(err, NN_E_CONFIG, e,
+                                 "train: schedule entry %zu: expected [epochs, lr]", i + 1);
+        char what[64];
+        snprintf(what, sizeof what, "train: schedule entry %zu", i + 1);
+        int rc = nn_node_long(e->items[0], what, 1, 100000, &t->schedule_epochs[i], err);
+        if (!rc)
+            rc = nn_node_double(e->items[1], what, 0.0, 100.0, &t->schedule_lr[i], err);
+        if (rc)
+            return rc;
+    }
+    t->n_schedule = (int)s->n;
+    return NN_OK;
+}
+
+int nn_train_cfg_read(const nn_node *root, nn_train_cfg *t, nn_error *err)
+{
+    static const char *const keys[] = {"epochs", "batch",    "loss", "optimizer", "schedule",
+                                       "lr",     "seed",     "shuffle", NULL};
+    memset(t, 0, sizeof *t);
+    int rc = read_data(root, &t->data, err);
+    if (rc)
+        return rc;
+    const nn_node *train = nn_node_get(root, "train");
+    static const nn_node empty = {.kind = NN_NODE_MAP, .file = "", .line = 0, .col = 0};
+    if (!train)
+        train = &empty;
+    long seed = 1;
+    rc = nn_node_check_keys(train, keys, "train", err);
+    if (!rc)
+        rc = nn_map_long(train, "epochs", 0, 10, 1, 100000, "train", &t->epochs, err);
+    if (!rc)
+        rc = nn_map_long(train, "batch", 0, 1, 1, 65536, "train", &t->batch, err);
+    if (!rc)
+        rc = nn_loss_read(train, &t->loss, err);
+    if (!rc)
+        rc = nn_optim_read(train, &t->optim, err);
+    if (!rc)
+        rc = nn_map_double(train, "lr", 0, 0.01, 0.0, 100.0, "train", &t->lr, err);
+    if (!rc)
+        rc = read_schedule(train, t, err);
+    if (!rc)
+        rc = nn_map_long(train, "seed", 0, 1, 0, 0x7fffffffL, "train", &seed, err);
+    if (!rc)
+        rc = nn_map_bool(train, "shuffle", 0, 1, "train", &t->shuffle, err);
+    if (!rc && t->n_schedule && nn_node_get(train, "lr"))
+        rc = nn_node_error(err, NN_E_CONFIG, nn_node_get(train, "lr"),
+                           "train: give either 'lr' or 'schedule', not both");
+    t->seed = (uint64_t)seed;
+    return rc;
+}
+
+double nn_train_cfg_lr(const nn_train_cfg *cfg, long epoch)
+{
+    if (!cfg->n_schedule)
+        return cfg->lr;
+    long end = 0;
+    for (int i = 0; i < cfg->n_schedule; i++) {
+        end += cfg->schedule_epochs[i];
+        if (epoch < end)
+            return cfg->schedule_lr[i];
+    }
+    return cfg->schedule_lr[cfg->n_schedule - 1];
+}
+
+int nn_data_load_split(const nn_data_cfg *d, const nn_split_cfg *split, const char *split_name,
+                       nn_shape input, size_t extra_limit, nn_dataset *out, nn_error *err)
+{
+    if (!split->images)
+        return nn_error_set(err, NN_E_CONFIG,
+                            "the config has no data: %s: {images: ..., labels: ...}", split_name);
+    size_t limit = (size_t)split->limit;
+    if (extra_limit && (!limit || extra_limit < limit))
+        limit = extra_limit;
+    int rc = nn_dataset_load_idx(split->images, split->labels, (int)d->classes, limit, out, err);
+    if (rc)
+        return rc;
+    long h = out->rows + 2 * d->pad, w = out->cols + 2 * d->pad;
+    if (input.c != 1 || input.h != h || input.w != w) {
+        nn_error_set(err, NN_E_SHAPE,
+                     "%s: images are %dx%d, padded by %ld to 1x%ldx%ld, but the graph's input is "
+                     "%dx%dx%d",
+                     split->images, out->rows, out->cols, d->pad, h, w, input.c, input.h,
+                     input.w);
+        nn_dataset_free(out);
+        return NN_E_SHAPE;
+    }
+    return NN_OK;
+}
+
+void nn_data_fill_input(const nn_data_cfg *d, const nn_dataset *ds, const size_t *index,
+                        size_t count, float *input)
+{
+    nn_dataset_to_float(ds, index, count, (int)d->pad, d->lo, d->hi, input);
+}

@@ -1,0 +1,311 @@
+/* sparse_conv: a convolution whose output map o sees only the input maps listed in row o of a
+ * connection table (LeNet-5's C3). Parameters exist only for listed pairs, and absent pairs cost
+ * nothing: the weights are stored grouped by input map, so for each input map one sgemm computes
+ * its contribution to every output map that uses it. Layout: for m = 0..in_maps-1, for each
+ * output map o listing m (ascending o), a k x k kernel; then one bias per output map. */
+#include <stdio.h>
+#include <string.h>
+
+#include "blas.h"
+#include "layer.h"
+
+typedef struct sparse {
+    int maps, k, stride, pad, kk;      /* kk = k * k */
+    int oh, ow, positions, in_maps;
+    int n_rows;
+    int *row_len, *row_start, *rows;   /* table as read: rows[row_start[o] + j] */
+    int *row_line, *row_col;           /* positions of the rows, for messages */
+    int *users, *user_start, *n_users; /* per input map m: the output maps that use it */
+    int max_users;
+    size_t n_links;                    /* listed (input, output) pairs */
+} sparse;
+
+static const char *const sparse_keys[] = {"maps", "kernel", "table", "stride", "padding", NULL};
+
+static int read_row(nn_layer *l, sparse *s, const nn_node *row, int o, nn_error *err)
+{
+    if (row->kind != NN_NODE_SEQ)
+        return nn_node_error(err, NN_E_CONFIG, row,
+                             "layer '%s': table row %d: expected a list of input maps, e.g. "
+                             "[0, 1, 2]",
+                             l->name, o);
+    if (row->n == 0)
+        return nn_node_error(err, NN_E_CONFIG, row,
+                             "layer '%s': table row %d is empty: every output map needs at least "
+                             "one input map",
+                             l->name, o);
+    for (size_t j = 0; j < row->n; j++) {
+        char what[128];
+        snprintf(what, sizeof what, "layer '%s': table row %d", l->name, o);
+        long v;
+        int rc = nn_node_long(row->items[j], what, 0, 65535, &v, err);
+        if (rc)
+            return rc;
+        for (size_t q = 0; q < j; q++)
+            if (s->rows[s->row_start[o] + (int)q] == v)
+                return nn_node_error(err, NN_E_CONFIG, row->items[j],
+                                     "layer '%s': table row %d: input map %ld is listed twice",
+                                     l->name, o, v);
+        s->rows[s->row_start[o] + (int)j] = (int)v;
+    }
+    return NN_OK;
+}
+
+static int read_table(nn_layer *l, sparse *s, const nn_node *t, nn_error *err)
+{
+    if (t->kind != NN_NODE_SEQ)
+        return nn_node_error(err, NN_E_CONFIG, t,
+                             "layer '%s': key 'table': expected a list of rows, one per output "
+                             "map",
+                             l->name);
+    if ((int)t->n != s->maps)
+        return nn_node_error(err, NN_E_CONFIG, t, "layer '%s': table has %zu rows, expected %d",
+                             l->name, t->n, s->maps);
+    size_t total = 0;
+    for (size_t o = 0; o < t->n; o++)
+        total += t->items[o]->kind == NN_NODE_SEQ ? t->items[o]->n : 0;
+    s->n_rows = (int)t->n;
+    s->row_len = nn_layer_alloc(l, sizeof(int) * t->n);
+    s->row_start = nn_layer_alloc(l, sizeof(int) * t->n);
+    s->row_line = nn_layer_alloc(l, sizeof(int) * t->n);
+    s->row_col = nn_layer_alloc(l, sizeof(int) * t->n);
+    s->rows = nn_layer_alloc(l, sizeof(int) * (total + 1));
+    if (!s->row_len || !s->row_start || !s->row_line || !s->row_col || !s->rows)
+        return nn_error_set(err, NN_E_NOMEM, "out of memory");
+    int start = 0;
+    for (int o = 0; o < s->n_rows; o++) {
+        const nn_node *row = t->items[o];
+        s->row_start[o] = start;
+        s->row_line[o] = row->line;
+        s->row_col[o] = row->col;
+        int rc = read_row(l, s, row, o, err);
+        if (rc)
+            return rc;
+        s->row_len[o] = (int)row->n;
+        start += (int)row->n;
+    }
+    s->n_links = total;
+    return NN_OK;
+}
+
+static int sparse_configure(nn_layer *l, const nn_node *cfg, nn_error *err)
+{
+    sparse *s = nn_layer_alloc(l, sizeof *s);
+    if (!s)
+        return nn_error_set(err, NN_E_NOMEM, "out of memory");
+    char what[96];
+    snprintf(what, sizeof what, "layer '%s'", l->name);
+    long maps, k, stride, pad;
+    int rc = nn_map_long(cfg, "maps", 1, 0, 1, 65536, what, &maps, err);
+    if (!rc)
+        rc = nn_map_long(cfg, "kernel", 1, 0, 1, 1024, what, &k, err);
+    if (!rc)
+        rc = nn_map_long(cfg, "stride", 0, 1, 1, 1024, what, &stride, err);
+    if (!rc)
+        rc = nn_map_long(cfg, "padding", 0, 0, 0, 1024, what, &pad, err);
+    if (rc)
+        return rc;
+    s->maps = (int)maps;
+    s->k = (int)k;
+    s->kk = (int)(k * k);
+    s->stride = (int)stride;
+    s->pad = (int)pad;
+    const nn_node *t = nn_node_get(cfg, "table");
+    if (!t)
+        return nn_node_error(err, NN_E_CONFIG, cfg, "%s: missing required key 'table'", what);
+    l->priv = s;
+    return read_table(l, s, t, err);
+}
+
+/* Inverts the table: for each input map, the output maps that use it, in ascending order. */
+static int index_users(nn_layer *l, sparse *s, nn_error *err)
+{
+    s->n_users = nn_layer_alloc(l, sizeof(int) * s->in_maps);
+    s->user_start = nn_layer_alloc(l, sizeof(int) * s->in_maps);
+    s->users = nn_layer_alloc(l, sizeof(int) * (s->n_links + 1));
+    if (!s->n_users || !s->user_start || !s->users)
+        return nn_error_set(err, NN_E_NOMEM, "out of memory");
+    int at = 0;
+    for (int m = 0; m < s->in_maps; m++) {
+        s->user_start[m] = at;
+        for (int o = 0; o < s->maps; o++)
+            for (int j = 0; j < s->row_len[o]; j++)
+                if (s->rows[s->row_start[o] + j] == m)
+                    s->users[at++] = o;
+        s->n_users[m] = at - s->user_start[m];
+        if (s->n_users[m] > s->max_users)
+            s->max_users = s->n_users[m];
+    }
+    return NN_OK;
+}
+
+static int sparse_infer(nn_layer *l, nn_layer_plan *plan, nn_error *err)
+{
+    sparse *s = l->priv;
+    nn_shape in = l->in[0];
+    for (int o = 0; o < s->maps; o++)
+        for (int j = 0; j < s->row_len[o]; j++)
+            if (s->rows[s->row_start[o] + j] >= in.c)
+                return nn_error_set(err, NN_E_SHAPE,
+                                    "%s:%d:%d: layer '%s': table row %d: input map %d does not "
+                                    "exist (input '%s' has %d maps, 0..%d)",
+                                    l->file, s->row_line[o], s->row_col[o], l->name, o,
+                                    s->rows[s->row_start[o] + j], l->in_names[0], in.c,
+                                    in.c - 1);
+    int span_h = in.h + 2 * s->pad, span_w = in.w + 2 * s->pad;
+    if (s->k > span_h || s->k > span_w)
+        return nn_layer_error(l, err, NN_E_SHAPE,
+                              "kernel %dx%d is larger than its input %dx%d (padded by %d) from "
+                              "layer '%s'",
+                              s->k, s->k, in.h, in.w, s->pad, l->in_names[0]);
+    s->in_maps = in.c;
+    s->oh = (span_h - s->k) / s->stride + 1;
+    s->ow = (span_w - s->k) / s->stride + 1;
+    s->positions = s->oh * s->ow;
+    int rc = index_users(l, s, err);
+    if (rc)
+        return rc;
+    size_t p = (size_t)s->positions, nw = s->n_links * (size_t)s->kk;
+    plan->out = (nn_shape){s->maps, s->oh, s->ow};
+    plan->n_params = nw + (size_t)s->maps;
+    plan->work_per_sample =
+        2 * (size_t)in.c * s->kk * p + (size_t)s->maps * p + (size_t)s->max_users * p;
+    plan->work_fixed = nw;
+    plan->connections = (double)(nw + (size_t)s->maps) * (double)p;
+    snprintf(plan->kernel, sizeof plan->kernel, "%dx%d/table", s->k, s->k);
+    return NN_OK;
+}
+
+static void sparse_init(const nn_layer *l, float *params, float *fixed, nn_rng *rng)
+{
+    (void)fixed;
+    const sparse *s = l->priv;
+    float *w = params;
+    for (int m = 0; m < s->in_maps; m++)
+        for (int u = 0; u < s->n_users[m]; u++) {
+            int o = s->users[s->user_start[m] + u];
+            nn_init_lecun_uniform(w, (size_t)s->kk, (size_t)s->row_len[o] * s->kk, rng);
+            w += s->kk;
+        }
+    memset(w, 0, sizeof(float) * s->maps);
+}
+
+typedef struct sparse_work {
+    float *col, *dcol, *ycm, *tmp, *w2;
+} sparse_work;
+
+static sparse_work split_work(const sparse *s, float *work, int bp)
+{
+    sparse_work w;
+    size_t colsz = (size_t)s->in_maps * s->kk * bp;
+    w.col = work;
+    w.dcol = w.col + colsz;
+    w.ycm = w.dcol + colsz;
+    w.tmp = w.ycm + (size_t)s->maps * bp;
+    w.w2 = w.tmp + (size_t)s->max_users * bp;
+    return w;
+}
+
+static void im2col_batch(const sparse *s, const nn_layer *l, const float *in, int batch,
+                         float *col)
+{
+    nn_shape sh = l->in[0];
+    size_t in_size = nn_shape_size(sh);
+    int ld = batch * s->positions;
+    for (int b = 0; b < batch; b++)
+        nn_im2col(in + b * in_size, sh.c, sh.h, sh.w, s->k, s->stride, s->pad, s->oh, s->ow,
+                  col + (size_t)b * s->positions, ld);
+}
+
+static void sparse_forward(const nn_layer *l, const nn_pass *p)
+{
+    const sparse *s = l->priv;
+    int bp = p->batch * s->positions;
+    sparse_work w = split_work(s, p->work, bp);
+    im2col_batch(s, l, p->in[0], p->batch, w.col);
+    memset(w.ycm, 0, sizeof(float) * s->maps * (size_t)bp);
+    const float *wm = p->params;
+    for (int m = 0; m < s->in_maps; m++) {
+        int nu = s->n_users[m];
+        if (!nu)
+            continue;
+        const float *colm = w.col + (size_t)m * s->kk * bp;
+        nn_sgemm(0, 0, nu, bp, s->kk, 1.0f, wm, s->kk, colm, bp, 0.0f, w.tmp, bp);
+        for (int u = 0; u < nu; u++) {
+            float *dst = w.ycm + (size_t)s->users[s->user_start[m] + u] * bp;
+            const float *src = w.tmp + (size_t)u * bp;
+            for (int i = 0; i < bp; i++)
+                dst[i] += src[i];
+        }
+        wm += (size_t)nu * s->kk;
+    }
+    nn_from_channel_major(w.ycm, p->batch, s->maps, s->positions, wm, p->out);
+}
+
+static void sparse_back(const nn_layer *l, const nn_pass *p, int squared)
+{
+    const sparse *s = l->priv;
+    int bp = p->batch * s->positions;
+    size_t nw = s->n_links * (size_t)s->kk;
+    sparse_work w = split_work(s, p->work, bp);
+    im2col_batch(s, l, p->in[0], p->batch, w.col);
+    const float *weights = p->params;
+    if (squared) {
+        for (size_t i = 0; i < nw; i++)
+            w.w2[i] = weights[i] * weights[i];
+        for (size_t i = 0; i < (size_t)s->in_maps * s->kk * bp; i++)
+            w.col[i] *= w.col[i];
+        weights = w.w2;
+    }
+    nn_to_channel_major(p->out_grad, p->batch, s->maps, s->positions, w.ycm);
+    size_t off = 0;
+    for (int m = 0; m < s->in_maps; m++) {
+        int nu = s->n_users[m];
+        float *dcolm = w.dcol + (size_t)m * s->kk * bp;
+        if (!nu) {
+            memset(dcolm, 0, sizeof(float) * s->kk * (size_t)bp);
+            continue;
+        }
+        for (int u = 0; u < nu; u++)
+            memcpy(w.tmp + (size_t)u * bp, w.ycm + (size_t)s->users[s->user_start[m] + u] * bp,
+                   sizeof(float) * bp);
+        const float *colm = w.col + (size_t)m * s->kk * bp;
+        nn_sgemm(0, 1, nu, s->kk, bp, 1.0f, w.tmp, bp, colm, bp, 1.0f, p->grads + off, s->kk);
+        if (p->in_grad[0])
+            nn_sgemm(1, 0, s->kk, bp, nu, 1.0f, weights + off, s->kk, w.tmp, bp, 0.0f, dcolm,
+                     bp);
+        off += (size_t)nu * s->kk;
+    }
+    float *db = p->grads + nw;
+    for (int o = 0; o < s->maps; o++) {
+        double sum = 0;
+        for (int i = 0; i < bp; i++)
+            sum += w.ycm[(size_t)o * bp + i];
+        db[o] += (float)sum;
+    }
+    if (!p->in_grad[0])
+        return;
+    nn_shape sh = l->in[0];
+    size_t in_size = nn_shape_size(sh);
+    for (int b = 0; b < p->batch; b++)
+        nn_col2im_add(w.dcol + (size_t)b * s->positions, bp, sh.c, sh.h, sh.w, s->k, s->stride,
+                      s->pad, s->oh, s->ow, p->in_grad[0] + b * in_size);
+}
+
+static void sparse_backward(const nn_layer *l, const nn_pass *p) { sparse_back(l, p, 0); }
+static void sparse_hdiag(const nn_layer *l, const nn_pass *p) { sparse_back(l, p, 1); }
+
+const nn_layer_ops nn_layer_sparse_conv = {
+    .type = "sparse_conv",
+    .doc = "convolution through a connection table (LeNet-5 C3): maps, kernel, table, stride, "
+           "padding",
+    .keys = sparse_keys,
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .configure = sparse_configure,
+    .infer = sparse_infer,
+    .init = sparse_init,
+    .forward = sparse_forward,
+    .backward = sparse_backward,
+    .backward_hdiag = sparse_hdiag,
+};

@@ -441,7 +441,12 @@ int main(int argc, char **argv)
         rc = fail(&err);
     } else if (!strcmp(o.command, "summary")) {
         nn_graph *g = NULL;
+        nn_train_cfg cfg;
         rc = nn_graph_build(nn_doc_root(doc), reg, 1, &g, &err);
+        if (!rc)
+            rc = nn_train_cfg_read(nn_doc_root(doc), &cfg, &err);
+        if (!rc)
+            rc = nn_train_cfg_check_graph(&cfg, g, &err);
         if (rc)
             rc = fail(&err);
         else

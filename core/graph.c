@@ -13,6 +13,7 @@ typedef struct node {
     nn_activation act;
     int in_idx[NN_MAX_INPUTS]; /* producers, as indices into nodes; -1 = the graph input */
     int needs_back;            /* has parameters, or feeds from a layer that has */
+    uint64_t cfg_hash;         /* the layer's own settings, for the fingerprint */
     size_t param_off, fixed_off, out_size;
     nn_layer_plan plan;
     float *out, *grad;
@@ -36,6 +37,36 @@ static const char *const top_keys[] = {"name", "input", "layers", "data", "train
 static const char *const common_keys[] = {"name", "type", "inputs", "activation"};
 enum { N_COMMON = sizeof common_keys / sizeof common_keys[0] };
 
+static uint64_t fnv(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+/* Hashes a layer's settings (every key but its name and inputs, which do not change what its
+ * weights mean), so a checkpoint cannot be loaded into a layer with, say, another table. Map
+ * entries are summed, so the order of keys does not matter. */
+static uint64_t hash_node(uint64_t h, const nn_node *n, int top)
+{
+    h = fnv(h, &n->kind, sizeof n->kind);
+    if (n->kind == NN_NODE_SCALAR)
+        return fnv(h, n->value, strlen(n->value) + 1);
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n->n; i++) {
+        if (!n->keys) {
+            h = hash_node(h, n->items[i], 0);
+            continue;
+        }
+        const char *k = n->keys[i]->value;
+        if (top && (!strcmp(k, "name") || !strcmp(k, "inputs")))
+            continue;
+        sum += hash_node(fnv(0xcbf29ce484222325ULL, k, strlen(k) + 1), n->items[i], 0);
+    }
+    return fnv(h, &sum, sizeof sum);
+}
+
 /* ---- build: declared layers ------------------------------------------------------------- */
 
 typedef struct decl {
@@ -49,8 +80,8 @@ typedef struct decl {
     int exec;              /* position in execution order */
 } decl;
 
-static int find_type(const nn_registry *reg, const nn_node *at, const char *type,
-                     const nn_layer_ops **out, nn_error *err)
+static int find_type(const nn_registry *reg, const nn_node *at, const char *what,
+                     const char *type, const nn_layer_ops **out, nn_error *err)
 {
     *out = nn_registry_find(reg, type);
     if (*out)
@@ -73,10 +104,10 @@ static int find_type(const nn_registry *reg, const nn_node *at, const char *type
     }
     if (best)
         return nn_node_error(err, NN_E_CONFIG, at,
-                             "unknown layer type '%s' (did you mean '%s'?; known types: %s)", type,
-                             best, known);
-    return nn_node_error(err, NN_E_CONFIG, at, "unknown layer type '%s' (known types: %s)", type,
-                         known);
+                             "%s: unknown layer type '%s' (did you mean '%s'?; known types: %s)",
+                             what, type, best, known);
+    return nn_node_error(err, NN_E_CONFIG, at, "%s: unknown layer type '%s' (known types: %s)",
+                         what, type, known);
 }
 
 static int check_layer_keys(const nn_node *cfg, const nn_layer_ops *ops, const char *what,
@@ -115,7 +146,7 @@ static int read_decl(nn_graph *g, const nn_registry *reg, const nn_node *cfg, in
     if (!rc)
         rc = nn_map_string(cfg, "type", 1, NULL, what, &type, err);
     if (!rc)
-        rc = find_type(reg, nn_node_get(cfg, "type"), type, &d->ops, err);
+        rc = find_type(reg, nn_node_get(cfg, "type"), what, type, &d->ops, err);
     if (!rc)
         rc = check_layer_keys(cfg, d->ops, what, err);
     int act = 0;
@@ -198,11 +229,11 @@ static int read_inputs(decl *ds, int n, int self, nn_error *err)
         const nn_node *at = in ? in : d->cfg;
         if (d->ops->min_inputs == d->ops->max_inputs)
             return nn_node_error(err, NN_E_CONFIG, at,
-                                 "layer '%s': a %s layer takes %d input%s, got %d", d->name,
+                                 "layer '%s': type %s takes %d input%s, got %d", d->name,
                                  d->ops->type, d->ops->min_inputs,
                                  d->ops->min_inputs == 1 ? "" : "s", d->n_in);
         return nn_node_error(err, NN_E_CONFIG, at,
-                             "layer '%s': a %s layer takes %d to %d inputs, got %d", d->name,
+                             "layer '%s': type %s takes %d to %d inputs, got %d", d->name,
                              d->ops->type, d->ops->min_inputs, d->ops->max_inputs, d->n_in);
     }
     return NN_OK;
@@ -385,6 +416,7 @@ static int build_layers(nn_graph *g, const nn_registry *reg, const nn_node *laye
         l->col = d->cfg->col;
         l->arena = g->arena;
         nd->act = d->act;
+        nd->cfg_hash = hash_node(0xcbf29ce484222325ULL, d->cfg, 1);
         fill_layer_inputs(g, nd, ds, d);
         rc = d->ops->configure(l, d->cfg, err);
         if (!rc)
@@ -572,13 +604,6 @@ int nn_graph_layer_of_param(const nn_graph *g, size_t k)
     return -1;
 }
 
-static uint64_t fnv(uint64_t h, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3ULL;
-    return h;
-}
 
 uint64_t nn_graph_fingerprint(const nn_graph *g)
 {
@@ -596,6 +621,7 @@ uint64_t nn_graph_fingerprint(const nn_graph *g)
         uint64_t counts[3] = {nd->plan.n_params, nd->plan.n_fixed,
                               (uint64_t)llround(nd->plan.connections)};
         h = fnv(h, counts, sizeof counts);
+        h = fnv(h, &nd->cfg_hash, sizeof nd->cfg_hash);
     }
     return h;
 }

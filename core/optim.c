@@ -79,16 +79,17 @@ void nn_optim_set_lr(nn_optim *opt, double lr)
         opt->step[k] = (float)(lr / (opt->cfg.mu + opt->state[k]));
 }
 
-void nn_optim_step(nn_optim *opt, float *params, const float *grads)
+void nn_optim_step(nn_optim *opt, float *restrict params, const float *restrict grads)
 {
     size_t n = opt->n;
     if (opt->cfg.kind == NN_OPT_SDLM) {
+        const float *restrict step = opt->step;
         for (size_t k = 0; k < n; k++)
-            params[k] -= opt->step[k] * grads[k];
+            params[k] -= step[k] * grads[k];
         return;
     }
     float lr = (float)opt->lr, m = (float)opt->cfg.momentum, wd = (float)opt->cfg.weight_decay;
-    float *v = opt->state;
+    float *restrict v = opt->state;
     for (size_t k = 0; k < n; k++) {
         v[k] = m * v[k] - lr * (grads[k] + wd * params[k]);
         params[k] += v[k];

@@ -38,7 +38,7 @@ void nn_optim_free(nn_optim *opt);
 /* Sets the learning rate (and, for sdlm, recomputes the steps from the current estimate). */
 void nn_optim_set_lr(nn_optim *opt, double lr);
 /* One update from the gradient of the batch mean. */
-void nn_optim_step(nn_optim *opt, float *params, const float *grads);
+void nn_optim_step(nn_optim *opt, float *restrict params, const float *restrict grads);
 /* The state to save in a checkpoint: n floats. */
 size_t nn_optim_state_count(const nn_optim *opt);
 

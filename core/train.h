@@ -45,6 +45,9 @@ typedef struct nn_train_cfg {
 
 /* Reads and checks `data:` and `train:` (every key, range and type). */
 int nn_train_cfg_read(const nn_node *root, nn_train_cfg *out, nn_error *err);
+/* Checks that the loss, optimizer and data agree with the graph: the loss with the output's
+ * activation, the output's size with the classes, SDLM with every layer's Hessian pass. */
+int nn_train_cfg_check_graph(const nn_train_cfg *cfg, nn_graph *g, nn_error *err);
 /* Learning rate for epoch e (0-based): the schedule's entry, the last one past its end. */
 double nn_train_cfg_lr(const nn_train_cfg *cfg, long epoch);
 

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <limits.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,13 +72,18 @@ static const nn_node *layer(const nn_doc *doc, size_t i)
     return layers->items[i];
 }
 
-/* A plain scalar YAML cannot write plain (one with a tab, say) comes back quoted; that is fine
- * for text that could never read as a number or a boolean. */
+/* A plain scalar YAML cannot write plain (one with a tab, a lone "-") comes back quoted; that
+ * is fine as long as it could not be read as a number or a boolean. */
 static int may_come_back_quoted(const nn_node *n)
 {
-    return !n->quoted && (!n->value[0] || n->value[strspn(n->value, "abcdefghijklmnopqrstuvwxyz"
-                                                                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                                                    "0123456789._+-")]);
+    nn_node plain = *n;
+    long l;
+    double d;
+    int b;
+    plain.quoted = 0;
+    return !n->quoted && nn_node_long(&plain, "", LONG_MIN, LONG_MAX, &l, NULL) &&
+           nn_node_double(&plain, "", -HUGE_VAL, HUGE_VAL, &d, NULL) &&
+           nn_node_bool(&plain, "", &b, NULL);
 }
 
 static int trees_equal(const nn_node *a, const nn_node *b)

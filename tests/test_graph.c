@@ -1,0 +1,289 @@
+/* Graph building: the LeNet-5 figures of the paper, the C3 table, hand-computed forward passes,
+ * and every bad-config fixture in tests/fixtures/graph giving its exact message. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "glyphs.h"
+#include "gradcheck.h"
+#include "train.h"
+
+static nn_graph *build_file(const char *path)
+{
+    nn_error err = {0};
+    nn_doc *doc = NULL;
+    nn_registry *reg = NULL;
+    nn_graph *g = NULL;
+    cr_assert_eq(chdir(NN_SOURCE_DIR), 0);
+    cr_assert_eq(nn_registry_new(&reg, &err), NN_OK);
+    cr_assert_eq(nn_doc_load_file(path, &doc, &err), NN_OK, "%s", err.msg);
+    cr_assert_eq(nn_graph_build(nn_doc_root(doc), reg, 1, &g, &err), NN_OK, "%s", err.msg);
+    nn_doc_free(doc);
+    nn_registry_free(reg);
+    return g;
+}
+
+typedef struct expect_row {
+    const char *name, *type;
+    int out_c, out_h, out_w;
+    size_t params, fixed;
+    double connections;
+} expect_row;
+
+static void expect_table(nn_graph *g, const expect_row *rows, int n)
+{
+    cr_assert_eq(nn_graph_layer_count(g), n);
+    for (int i = 0; i < n; i++) {
+        nn_layer_info li;
+        nn_graph_layer_info(g, i, &li);
+        cr_assert_str_eq(li.name, rows[i].name);
+        cr_assert_str_eq(li.type, rows[i].type);
+        cr_assert_eq(li.out.c, rows[i].out_c, "%s", li.name);
+        cr_assert_eq(li.out.h, rows[i].out_h, "%s", li.name);
+        cr_assert_eq(li.out.w, rows[i].out_w, "%s", li.name);
+        cr_assert_eq(li.n_params, rows[i].params, "%s: %zu params", li.name, li.n_params);
+        cr_assert_eq(li.n_fixed, rows[i].fixed, "%s", li.name);
+        cr_assert_eq(li.connections, rows[i].connections, "%s: %.0f connections", li.name,
+                     li.connections);
+    }
+}
+
+Test(graph, lenet5_matches_the_paper)
+{
+    nn_graph *g = build_file("configs/lenet5.yaml");
+    static const expect_row rows[] = {
+        {"c1", "conv", 6, 28, 28, 156, 0, 122304},
+        {"s2", "subsample", 6, 14, 14, 12, 0, 5880},
+        {"c3", "sparse_conv", 16, 10, 10, 1516, 0, 151600},
+        {"s4", "subsample", 16, 5, 5, 32, 0, 2000},
+        {"c5", "conv", 120, 1, 1, 48120, 0, 48120},
+        {"f6", "dense", 84, 1, 1, 10164, 0, 10164},
+        {"output", "rbf", 10, 1, 1, 0, 840, 840},
+    };
+    expect_table(g, rows, 7);
+    cr_assert_eq(nn_graph_param_count(g), 60000);
+    cr_assert_eq(nn_graph_fixed_count(g), 840);
+    double total = 0;
+    for (int i = 0; i < 7; i++) {
+        nn_layer_info li;
+        nn_graph_layer_info(g, i, &li);
+        total += li.connections;
+    }
+    cr_assert_eq(total, 340908);
+    nn_graph_free(g);
+}
+
+Test(graph, lenet5_softmax_has_60850_parameters)
+{
+    nn_graph *g = build_file("configs/lenet5-softmax.yaml");
+    nn_layer_info li;
+    nn_graph_layer_info(g, 6, &li);
+    cr_assert_str_eq(li.type, "dense");
+    cr_assert_eq(li.n_params, 850);
+    cr_assert_eq(li.act, NN_ACT_SOFTMAX);
+    cr_assert_eq(nn_graph_param_count(g), 60850);
+    nn_graph_free(g);
+}
+
+/* The sparse convolution against a direct loop over the table, with weights placed by hand in
+ * the documented layout (grouped by input map, then output map). */
+Test(graph, c3_table_forward_matches_direct_convolution)
+{
+    static const int table[16][6] = {
+        {0, 1, 2, -1}, {1, 2, 3, -1}, {2, 3, 4, -1}, {3, 4, 5, -1}, {0, 4, 5, -1},
+        {0, 1, 5, -1}, {0, 1, 2, 3, -1}, {1, 2, 3, 4, -1}, {2, 3, 4, 5, -1}, {0, 3, 4, 5, -1},
+        {0, 1, 4, 5, -1}, {0, 1, 2, 5, -1}, {0, 1, 3, 4, -1}, {1, 2, 4, 5, -1},
+        {0, 2, 3, 5, -1}, {0, 1, 2, 3, 4, 5}};
+    nn_graph *g = gc_build(
+        "input: [6, 14, 14]\nlayers:\n  - {type: sparse_conv, maps: 16, kernel: 5, table: "
+        "[[0,1,2], [1,2,3], [2,3,4], [3,4,5], [0,4,5], [0,1,5], [0,1,2,3], [1,2,3,4], "
+        "[2,3,4,5], [0,3,4,5], [0,1,4,5], [0,1,2,5], [0,1,3,4], [1,2,4,5], [0,2,3,5], "
+        "[0,1,2,3,4,5]]}\n",
+        1);
+    cr_assert_eq(nn_graph_param_count(g), 1516);
+    /* Kernel (o, m) gets the values o*0.01 + m*0.001 + tap*1e-4; bias o gets -o*0.1. */
+    float *p = nn_graph_params(g);
+    size_t at = 0;
+    for (int m = 0; m < 6; m++)
+        for (int o = 0; o < 16; o++)
+            for (int j = 0; j < 6 && table[o][j] >= 0; j++)
+                if (table[o][j] == m)
+                    for (int tap = 0; tap < 25; tap++)
+                        p[at++] = o * 0.01f + m * 0.001f + tap * 1e-4f;
+    cr_assert_eq(at, 1500);
+    for (int o = 0; o < 16; o++)
+        p[1500 + o] = -o * 0.1f;
+    float *x = nn_graph_input(g);
+    for (int i = 0; i < 6 * 14 * 14; i++)
+        x[i] = sinf((float)i);
+    const float *y = nn_graph_forward(g, 1);
+    for (int o = 0; o < 16; o++)
+        for (int r = 0; r < 10; r++)
+            for (int c = 0; c < 10; c++) {
+                double s = -o * 0.1;
+                for (int j = 0; j < 6 && table[o][j] >= 0; j++) {
+                    int m = table[o][j];
+                    for (int ky = 0; ky < 5; ky++)
+                        for (int kx = 0; kx < 5; kx++)
+                            s += (o * 0.01 + m * 0.001 + (ky * 5 + kx) * 1e-4) *
+                                 x[m * 196 + (r + ky) * 14 + c + kx];
+                }
+                cr_assert_float_eq(y[o * 100 + r * 10 + c], s, 1e-4, "map %d at %d,%d", o, r,
+                                   c);
+            }
+    nn_graph_free(g);
+}
+
+Test(graph, subsample_by_hand)
+{
+    nn_graph *g = gc_build("input: [1, 2, 4]\nlayers:\n  - {type: subsample, size: 2}\n", 1);
+    float *p = nn_graph_params(g);
+    p[0] = 0.5f;  /* coefficient */
+    p[1] = -1.0f; /* bias */
+    float in[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    memcpy(nn_graph_input(g), in, sizeof in);
+    const float *y = nn_graph_forward(g, 1);
+    /* windows {1,2,5,6} = 14 and {3,4,7,8} = 22 */
+    cr_assert_float_eq(y[0], 0.5f * 14 - 1, 1e-6);
+    cr_assert_float_eq(y[1], 0.5f * 22 - 1, 1e-6);
+    nn_graph_free(g);
+}
+
+Test(graph, conv_by_hand_with_lecun_tanh)
+{
+    nn_graph *g = gc_build(
+        "input: [1, 3, 3]\nlayers:\n  - {type: conv, maps: 1, kernel: 2, activation: "
+        "lecun_tanh}\n",
+        1);
+    float *p = nn_graph_params(g);
+    float w[5] = {1, 0, 0, -1, 0.25f}; /* kernel [[1,0],[0,-1]], bias 0.25 */
+    memcpy(p, w, sizeof w);
+    float in[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    memcpy(nn_graph_input(g), in, sizeof in);
+    const float *y = nn_graph_forward(g, 1);
+    /* every window gives a - e = -4, plus the bias */
+    for (int i = 0; i < 4; i++)
+        cr_assert_float_eq(y[i], 1.7159 * tanh(2.0 / 3.0 * -3.75), 1e-5);
+    nn_graph_free(g);
+}
+
+static int ink(char ch)
+{
+    const char *const *rows = nn_glyph_rows(ch);
+    int n = 0;
+    for (int y = 0; y < NN_GLYPH_H; y++)
+        for (int x = 0; x < NN_GLYPH_W; x++)
+            n += rows[y][x] == '#';
+    return n;
+}
+
+Test(graph, rbf_distance_to_digit_prototypes)
+{
+    nn_graph *g = gc_build("input: [1, 12, 7]\nlayers:\n  - {type: rbf, units: 10}\n", 1);
+    nn_rng rng;
+    nn_rng_seed(&rng, 1);
+    nn_graph_init(g, &rng);
+    float *x = nn_graph_input(g);
+    for (int i = 0; i < 84; i++)
+        x[i] = -1.0f; /* a blank glyph */
+    const float *y = nn_graph_forward(g, 1);
+    /* from blank, the distance to a prototype is 4 x its ink pixels */
+    for (int d = 0; d < 10; d++)
+        cr_assert_float_eq(y[d], 4.0f * ink((char)('0' + d)), 1e-4, "digit %d", d);
+    /* at a prototype, the distance to itself is 0 and to every other at least 4 x 10 pixels:
+     * the glyphs are told apart by 10 or more pixels */
+    for (int d = 0; d < 10; d++) {
+        const char *const *rows = nn_glyph_rows((char)('0' + d));
+        for (int i = 0; i < 84; i++)
+            x[i] = rows[i / 7][i % 7] == '#' ? 1.0f : -1.0f;
+        y = nn_graph_forward(g, 1);
+        for (int e = 0; e < 10; e++)
+            if (e == d)
+                cr_assert_float_eq(y[e], 0.0f, 1e-6);
+            else
+                cr_assert_geq(y[e], 40.0f, "digits %d and %d differ in %.0f pixels", d, e,
+                              y[e] / 4);
+    }
+    nn_graph_free(g);
+}
+
+Test(graph, fingerprint_follows_settings_not_names_or_key_order)
+{
+    nn_graph *a = gc_build("input: [2, 6, 6]\nlayers:\n  - {name: x, type: sparse_conv, maps: "
+                           "2, kernel: 3, table: [[0], [1]]}\n",
+                           1);
+    nn_graph *b = gc_build("input: [2, 6, 6]\nlayers:\n  - {kernel: 3, type: sparse_conv, "
+                           "name: y, maps: 2, table: [[0], [1]]}\n",
+                           1);
+    nn_graph *c = gc_build("input: [2, 6, 6]\nlayers:\n  - {name: x, type: sparse_conv, maps: "
+                           "2, kernel: 3, table: [[1], [0]]}\n",
+                           1);
+    cr_assert_eq(nn_graph_fingerprint(a), nn_graph_fingerprint(b));
+    cr_assert_neq(nn_graph_fingerprint(a), nn_graph_fingerprint(c));
+    nn_graph_free(a);
+    nn_graph_free(b);
+    nn_graph_free(c);
+}
+
+/* Each fixture ends with "# expect: <message>"; the library must give exactly that. */
+static void run_fixture(const char *path, char *got, size_t n)
+{
+    nn_error err = {0};
+    nn_doc *doc = NULL;
+    nn_registry *reg = NULL;
+    nn_graph *g = NULL;
+    nn_train_cfg cfg;
+    cr_assert_eq(nn_registry_new(&reg, &err), NN_OK);
+    int rc = nn_doc_load_file(path, &doc, &err);
+    if (!rc)
+        rc = nn_graph_build(nn_doc_root(doc), reg, 1, &g, &err);
+    if (!rc)
+        rc = nn_train_cfg_read(nn_doc_root(doc), &cfg, &err);
+    if (!rc)
+        rc = nn_train_cfg_check_graph(&cfg, g, &err);
+    cr_assert_neq(rc, NN_OK, "%s: no error", path);
+    snprintf(got, n, "%s", err.msg);
+    nn_graph_free(g);
+    nn_doc_free(doc);
+    nn_registry_free(reg);
+}
+
+static void expected_message(const char *path, char *want, size_t n)
+{
+    FILE *f = fopen(path, "r");
+    cr_assert(f, "%s", path);
+    char line[1024];
+    want[0] = '\0';
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "# expect: ", 10)) {
+            line[strcspn(line, "\n")] = '\0';
+            snprintf(want, n, "%s", line + 10);
+        }
+    fclose(f);
+    cr_assert(want[0], "%s has no '# expect:' line", path);
+}
+
+Test(graph, bad_config_fixtures_give_exact_messages)
+{
+    cr_assert_eq(chdir(NN_SOURCE_DIR), 0);
+    DIR *d = opendir("tests/fixtures/graph");
+    cr_assert(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t len = strlen(e->d_name);
+        if (len < 6 || strcmp(e->d_name + len - 5, ".yaml"))
+            continue;
+        char path[512], want[1024], got[1024];
+        snprintf(path, sizeof path, "tests/fixtures/graph/%s", e->d_name);
+        expected_message(path, want, sizeof want);
+        run_fixture(path, got, sizeof got);
+        cr_expect_str_eq(got, want, "%s", path);
+        n++;
+    }
+    closedir(d);
+    cr_assert_geq(n, 30, "only %d fixtures found", n);
+}

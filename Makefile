@@ -52,10 +52,12 @@ data: data/mnist/.ok
 data/mnist/.ok: tools/fetch-mnist.sh | $(B)/.deps
 	bash tools/fetch-mnist.sh data/mnist
 
-# The whole suite: unit tests, gradient checks, config fixtures, and a short training run on real
-# MNIST (so it needs the data).
+# The whole suite: the Criterion unit tests (gradient checks, config fixtures, checkpoints,
+# resume, short training runs on real MNIST, so it needs the data), then the command-line checks
+# of tests/cli.sh, which include a training run under valgrind.
 test: all $(B)/tests/nn_tests data
 	$(B)/tests/nn_tests --jobs 2
+	bash tests/cli.sh bin/nnrun
 
 # The README's first command: install, build, fetch data, train LeNet-5 as in the paper.
 train: all data

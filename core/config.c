@@ -471,7 +471,7 @@ static int load_text(nn_doc *doc, const char *file, const char *text, size_t len
     return rc;
 }
 
-/* "---" alone or "~"-less nothing parses to an empty plain scalar: no config there either. */
+/* "---" alone parses to an empty plain scalar (a YAML null): no config there either. */
 static int is_empty_document(const nn_node *root)
 {
     return !root || (root->kind == NN_NODE_SCALAR && !root->quoted && !root->value[0]);
@@ -605,11 +605,13 @@ static void list_children(const nn_node *n, char *buf, size_t size)
 
 static int no_such_child(const nn_node *cur, const char *where, const char *part, nn_error *err)
 {
+    const char *noun = cur->kind == NN_NODE_MAP ? "key" : "item named";
     char names[400];
     list_children(cur, names, sizeof names);
+    if (!cur->n)
+        return nn_error_set(err, NN_E_USAGE, "%s has no %s '%s' (it is empty)", where, noun, part);
     if (cur->kind == NN_NODE_MAP)
-        return nn_error_set(err, NN_E_USAGE, "%s has no key '%s' (it has: %s)", where, part,
-                            cur->n ? names : "no keys");
+        return nn_error_set(err, NN_E_USAGE, "%s has no key '%s' (it has: %s)", where, part, names);
     if (names[0])
         return nn_error_set(err, NN_E_USAGE,
                             "%s has no item named '%s' (it has: %s; or give an index from 0 to %zu)",
@@ -624,6 +626,8 @@ static int find_in_seq(nn_node *seq, const char *where, const char *part, nn_nod
     if (part[strspn(part, "0123456789")] == '\0') {
         errno = 0;
         unsigned long long i = strtoull(part, NULL, 10);
+        if (!seq->n)
+            return nn_error_set(err, NN_E_USAGE, "%s has no item %s (it is empty)", where, part);
         if (errno == ERANGE || i >= seq->n)
             return nn_error_set(err, NN_E_USAGE, "%s has no item %s (it has %zu items, from 0)",
                                 where, part, seq->n);
@@ -739,15 +743,13 @@ static int apply_override(nn_doc *doc, const char *assignment, char *path, const
     int rc = resolve_path(doc, assignment, path, &t, err);
     if (rc)
         return rc;
-    const char *file = NULL;
-    size_t len = strlen(assignment);
-    char *name = doc_alloc(doc, len + sizeof "--set ");
-    if (name) {
-        snprintf(name, len + sizeof "--set ", "--set %s", assignment);
-        file = name;
-    }
+    size_t size = strlen(assignment) + sizeof "--set ";
+    char *file = doc_alloc(doc, size);
+    if (!file)
+        return out_of_memory(err, "value");
+    snprintf(file, size, "--set %s", assignment);
     nn_node *value;
-    rc = file ? parse_override_value(doc, text, t.depth + 1, file, &value, err) : NN_E_NOMEM;
+    rc = parse_override_value(doc, text, t.depth + 1, file, &value, err);
     if (!rc && t.slot)
         *t.slot = value;
     else if (!rc)
@@ -819,8 +821,9 @@ static int write_out(void *data, unsigned char *bytes, size_t size)
     return 1;
 }
 
-/* Inside [ ] a plain scalar must avoid flow indicators; only plainly safe text goes there, so
- * every scalar keeps its plain (number/bool) or quoted (string) reading when parsed back. */
+/* Flow style ([1, 0.001]) only for scalars that stay as they are inside [ ], so every number or
+ * boolean keeps its plain reading when parsed back. (A plain scalar libyaml cannot write plain,
+ * e.g. one holding a tab, comes back quoted; such text never reads as a number anyway.) */
 static int flow_safe(const nn_node *n)
 {
     if (n->kind != NN_NODE_SCALAR || !n->value[0])

@@ -263,11 +263,10 @@ int nn_map_long(const nn_node *map, const char *key, int required, long def, lon
     char ctx[512];
     const nn_node *field;
     int rc = map_field(map, key, required, what, &field, ctx, sizeof ctx, err);
-    if (rc || !field) {
-        if (!rc)
-            *out = def;
+    if (!rc && !field)
+        *out = def;
+    if (rc || !field)
         return rc;
-    }
     return nn_node_long(field, ctx, min, max, out, err);
 }
 
@@ -277,11 +276,10 @@ int nn_map_double(const nn_node *map, const char *key, int required, double def,
     char ctx[512];
     const nn_node *field;
     int rc = map_field(map, key, required, what, &field, ctx, sizeof ctx, err);
-    if (rc || !field) {
-        if (!rc)
-            *out = def;
+    if (!rc && !field)
+        *out = def;
+    if (rc || !field)
         return rc;
-    }
     return nn_node_double(field, ctx, min, max, out, err);
 }
 
@@ -291,11 +289,10 @@ int nn_map_bool(const nn_node *map, const char *key, int required, int def, cons
     char ctx[512];
     const nn_node *field;
     int rc = map_field(map, key, required, what, &field, ctx, sizeof ctx, err);
-    if (rc || !field) {
-        if (!rc)
-            *out = def;
+    if (!rc && !field)
+        *out = def;
+    if (rc || !field)
         return rc;
-    }
     return nn_node_bool(field, ctx, out, err);
 }
 
@@ -305,11 +302,10 @@ int nn_map_string(const nn_node *map, const char *key, int required, const char 
     char ctx[512];
     const nn_node *field;
     int rc = map_field(map, key, required, what, &field, ctx, sizeof ctx, err);
-    if (rc || !field) {
-        if (!rc)
-            *out = def;
+    if (!rc && !field)
+        *out = def;
+    if (rc || !field)
         return rc;
-    }
     return nn_node_string(field, ctx, out, err);
 }
 
@@ -320,11 +316,10 @@ int nn_map_choice(const nn_node *map, const char *key, int required, int def,
     const nn_node *field;
     const char *text;
     int rc = map_field(map, key, required, what, &field, ctx, sizeof ctx, err);
-    if (rc || !field) {
-        if (!rc)
-            *out = def;
+    if (!rc && !field)
+        *out = def;
+    if (rc || !field)
         return rc;
-    }
     rc = nn_node_string(field, ctx, &text, err);
     if (!rc && !in_list(text, choices, out))
         rc = unknown_name(err, field, ctx, "value", choices);

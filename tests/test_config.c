@@ -614,6 +614,15 @@ Test(config_set, errors)
               "--set layers.c1.maps=[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]: "
               "value:1:30: nesting deeper than 32 levels");
     set_ok(doc, "layers.c1.maps=[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]");
+    set_ok(doc, "train.schedule=[]");
+    set_ok(doc, "train.shuffle={}");
+    set_error(doc, "train.schedule.0=1",
+              "--set train.schedule.0=1: 'train.schedule' has no item 0 (it is empty)");
+    set_error(doc, "train.shuffle.a.b=1",
+              "--set train.shuffle.a.b=1: 'train.shuffle' has no key 'a' (it is empty)");
+    cr_assert_eq(nn_doc_set(doc, "nope.x=1", NULL), NN_E_USAGE, "err may be NULL");
+    cr_assert_eq(nn_doc_set(doc, "x=[", NULL), NN_E_USAGE);
+    cr_assert_eq(nn_doc_set(NULL, "x=1", NULL), NN_E_USAGE);
     nn_doc_free(doc);
 
     /* Failed overrides leave the tree alone. */

@@ -841,8 +841,10 @@ static int emit_node(yaml_emitter_t *em, const nn_node *n)
 {
     yaml_event_t ev;
     if (n->kind == NN_NODE_SCALAR) {
-        yaml_scalar_style_t style = n->quoted ? YAML_SINGLE_QUOTED_SCALAR_STYLE
-                                              : YAML_PLAIN_SCALAR_STYLE;
+        /* libyaml falls back to double quotes where a style cannot hold the text. */
+        yaml_scalar_style_t style = !n->quoted                ? YAML_PLAIN_SCALAR_STYLE
+                                    : strchr(n->value, '\n') ? YAML_LITERAL_SCALAR_STYLE
+                                                             : YAML_SINGLE_QUOTED_SCALAR_STYLE;
         return yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)n->value,
                                             (int)strlen(n->value), 1, 1, style) &&
                yaml_emitter_emit(em, &ev);

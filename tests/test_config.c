@@ -660,11 +660,29 @@ Test(config_dump, round_trip)
     char *text = NULL;
     nn_error err = {0};
     cr_assert_eq(nn_doc_dump(doc, &text, &err), NN_OK);
-    cr_assert(strstr(text, "schedule:\n  - [1, 0.001]\n  - [5, 0.0001]\n") != NULL ||
-                  strstr(text, "schedule:\n  - [1, 0.001]") != NULL,
-              "sequences of scalars use flow style:\n%s", text);
-    cr_assert(strstr(text, "note: 'quoted: yes'\n") != NULL, "%s", text);
-    cr_assert(strncmp(text, "name: tiny\ntrain:\n  batch: 32\n", 29) == 0, "%s", text);
+    cr_assert_str_eq(text, "name: tiny\n"
+                           "train:\n"
+                           "  batch: 32\n"
+                           "  lr: 0.01\n"
+                           "  schedule:\n"
+                           "  - [1, 0.001]\n"
+                           "  - [5, 0.0001]\n"
+                           "  shuffle: true\n"
+                           "layers:\n"
+                           "- name: c1\n"
+                           "  type: conv\n"
+                           "  maps: 6\n"
+                           "  kernel: 5\n"
+                           "- name: s2\n"
+                           "  type: pool\n"
+                           "- name: f3\n"
+                           "  type: dense\n"
+                           "  units: 10\n"
+                           "note: 'quoted: yes'\n"
+                           "text: |\n"
+                           "  two\n"
+                           "  lines\n"
+                           "empty:\n");
     free(text);
     nn_doc_free(doc);
 }

@@ -10,8 +10,8 @@
 #include "train.h"
 
 /* Test errors the short runs below must reach (measured: see the README). */
-#define NN_TEST_LENET5_SUBSET_ERROR 0.10
-#define NN_TEST_SOFTMAX_SUBSET_ERROR 0.10
+#define NN_TEST_LENET5_SUBSET_ERROR 0.12
+#define NN_TEST_SOFTMAX_SUBSET_ERROR 0.15
 
 /* ---- losses ----------------------------------------------------------------------------------- */
 

@@ -76,6 +76,60 @@ void nn_col2im_add(const float *col, int ld, int c, int h, int w, int k, int str
             }
 }
 
+int nn_conv_geom_read(const nn_layer *l, const nn_node *cfg, nn_conv_geom *g, nn_error *err)
+{
+    char what[96];
+    snprintf(what, sizeof what, "layer '%s'", l->name);
+    long maps, k, stride, pad;
+    int rc = nn_map_long(cfg, "maps", 1, 0, 1, 65536, what, &maps, err);
+    if (!rc)
+        rc = nn_map_long(cfg, "kernel", 1, 0, 1, 1024, what, &k, err);
+    if (!rc)
+        rc = nn_map_long(cfg, "stride", 0, 1, 1, 1024, what, &stride, err);
+    if (!rc)
+        rc = nn_map_long(cfg, "padding", 0, 0, 0, 1024, what, &pad, err);
+    if (rc)
+        return rc;
+    g->maps = (int)maps;
+    g->k = (int)k;
+    g->stride = (int)stride;
+    g->pad = (int)pad;
+    return NN_OK;
+}
+
+int nn_conv_geom_infer(const nn_layer *l, nn_conv_geom *g, nn_error *err)
+{
+    nn_shape in = l->in[0];
+    int span_h = in.h + 2 * g->pad, span_w = in.w + 2 * g->pad;
+    if (g->k > span_h || g->k > span_w)
+        return nn_layer_error(l, err, NN_E_SHAPE,
+                              "kernel %dx%d is larger than its input %dx%d (padded by %d) from "
+                              "layer '%s'",
+                              g->k, g->k, in.h, in.w, g->pad, l->in_names[0]);
+    g->oh = (span_h - g->k) / g->stride + 1;
+    g->ow = (span_w - g->k) / g->stride + 1;
+    g->positions = g->oh * g->ow;
+    return NN_OK;
+}
+
+void nn_im2col_batch(const nn_conv_geom *g, nn_shape in, const float *x, int batch, float *col)
+{
+    size_t in_size = nn_shape_size(in);
+    int ld = batch * g->positions;
+    for (int b = 0; b < batch; b++)
+        nn_im2col(x + b * in_size, in.c, in.h, in.w, g->k, g->stride, g->pad, g->oh, g->ow,
+                  col + (size_t)b * g->positions, ld);
+}
+
+void nn_col2im_batch(const nn_conv_geom *g, nn_shape in, const float *dcol, int batch, float *dx)
+{
+    size_t in_size = nn_shape_size(in);
+    int ld = batch * g->positions;
+    for (int b = 0; b < batch; b++)
+        nn_col2im_add(dcol + (size_t)b * g->positions, ld, in.c, in.h, in.w, g->k, g->stride,
+                      g->pad, g->oh, g->ow, dx + b * in_size);
+}
+
 void nn_to_channel_major(const float *src, int batch, int c, int positions, float *dst)
 {
     size_t ld = (size_t)batch * positions;

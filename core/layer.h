@@ -111,6 +111,21 @@ void nn_im2col(const float *img, int c, int h, int w, int k, int stride, int pad
 void nn_col2im_add(const float *col, int ld, int c, int h, int w, int k, int stride, int pad,
                    int oh, int ow, float *img);
 
+/* The geometry convolutions share, read from `maps`, `kernel`, `stride` (1), `padding` (0). */
+typedef struct nn_conv_geom {
+    int maps, k, stride, pad;
+    int oh, ow, positions; /* set by nn_conv_geom_infer */
+} nn_conv_geom;
+
+int nn_conv_geom_read(const nn_layer *l, const nn_node *cfg, nn_conv_geom *g, nn_error *err);
+/* Checks the kernel fits the (padded) first input and sets the output size. */
+int nn_conv_geom_infer(const nn_layer *l, nn_conv_geom *g, nn_error *err);
+/* im2col of a whole batch into [in.c * k * k][batch * positions], and its adjoint, which
+ * accumulates into dx. */
+void nn_im2col_batch(const nn_conv_geom *g, nn_shape in, const float *x, int batch, float *col);
+void nn_col2im_batch(const nn_conv_geom *g, nn_shape in, const float *dcol, int batch,
+                     float *dx);
+
 /* Batched convolutions compute [channels][batch * positions] in one gemm; these move between
  * that layout and the tensors' [batch][channels][positions]. from_... adds bias[c] if not NULL. */
 void nn_to_channel_major(const float *src, int batch, int c, int positions, float *dst);

@@ -10,8 +10,8 @@
 #include "layer.h"
 
 typedef struct sparse {
-    int maps, k, stride, pad, kk;      /* kk = k * k */
-    int oh, ow, positions, in_maps;
+    nn_conv_geom g;
+    int maps, kk, positions, in_maps;  /* kk = k * k */
     int n_rows;
     int *row_len, *row_start, *rows;   /* table as read: rows[row_start[o] + j] */
     int *row_line, *row_col;           /* positions of the rows, for messages */
@@ -93,26 +93,15 @@ static int sparse_configure(nn_layer *l, const nn_node *cfg, nn_error *err)
     sparse *s = nn_layer_alloc(l, sizeof *s);
     if (!s)
         return nn_error_set(err, NN_E_NOMEM, "out of memory");
-    char what[96];
-    snprintf(what, sizeof what, "layer '%s'", l->name);
-    long maps, k, stride, pad;
-    int rc = nn_map_long(cfg, "maps", 1, 0, 1, 65536, what, &maps, err);
-    if (!rc)
-        rc = nn_map_long(cfg, "kernel", 1, 0, 1, 1024, what, &k, err);
-    if (!rc)
-        rc = nn_map_long(cfg, "stride", 0, 1, 1, 1024, what, &stride, err);
-    if (!rc)
-        rc = nn_map_long(cfg, "padding", 0, 0, 0, 1024, what, &pad, err);
+    int rc = nn_conv_geom_read(l, cfg, &s->g, err);
     if (rc)
         return rc;
-    s->maps = (int)maps;
-    s->k = (int)k;
-    s->kk = (int)(k * k);
-    s->stride = (int)stride;
-    s->pad = (int)pad;
+    s->maps = s->g.maps;
+    s->kk = s->g.k * s->g.k;
     const nn_node *t = nn_node_get(cfg, "table");
     if (!t)
-        return nn_node_error(err, NN_E_CONFIG, cfg, "%s: missing required key 'table'", what);
+        return nn_node_error(err, NN_E_CONFIG, cfg, "layer '%s': missing required key 'table'",
+                             l->name);
     l->priv = s;
     return read_table(l, s, t, err);
 }
@@ -152,27 +141,22 @@ static int sparse_infer(nn_layer *l, nn_layer_plan *plan, nn_error *err)
                                     l->file, s->row_line[o], s->row_col[o], l->name, o,
                                     s->rows[s->row_start[o] + j], l->in_names[0], in.c,
                                     in.c - 1);
-    int span_h = in.h + 2 * s->pad, span_w = in.w + 2 * s->pad;
-    if (s->k > span_h || s->k > span_w)
-        return nn_layer_error(l, err, NN_E_SHAPE,
-                              "kernel %dx%d is larger than its input %dx%d (padded by %d) from "
-                              "layer '%s'",
-                              s->k, s->k, in.h, in.w, s->pad, l->in_names[0]);
+    int rc = nn_conv_geom_infer(l, &s->g, err);
+    if (rc)
+        return rc;
     s->in_maps = in.c;
-    s->oh = (span_h - s->k) / s->stride + 1;
-    s->ow = (span_w - s->k) / s->stride + 1;
-    s->positions = s->oh * s->ow;
-    int rc = index_users(l, s, err);
+    s->positions = s->g.positions;
+    rc = index_users(l, s, err);
     if (rc)
         return rc;
     size_t p = (size_t)s->positions, nw = s->n_links * (size_t)s->kk;
-    plan->out = (nn_shape){s->maps, s->oh, s->ow};
+    plan->out = (nn_shape){s->maps, s->g.oh, s->g.ow};
     plan->n_params = nw + (size_t)s->maps;
     plan->work_per_sample =
         2 * (size_t)in.c * s->kk * p + (size_t)s->maps * p + (size_t)s->max_users * p;
     plan->work_fixed = nw;
     plan->connections = (double)(nw + (size_t)s->maps) * (double)p;
-    snprintf(plan->kernel, sizeof plan->kernel, "%dx%d/table", s->k, s->k);
+    snprintf(plan->kernel, sizeof plan->kernel, "%dx%d/table", s->g.k, s->g.k);
     return NN_OK;
 }
 
@@ -206,23 +190,12 @@ static sparse_work split_work(const sparse *s, float *work, int bp)
     return w;
 }
 
-static void im2col_batch(const sparse *s, const nn_layer *l, const float *in, int batch,
-                         float *col)
-{
-    nn_shape sh = l->in[0];
-    size_t in_size = nn_shape_size(sh);
-    int ld = batch * s->positions;
-    for (int b = 0; b < batch; b++)
-        nn_im2col(in + b * in_size, sh.c, sh.h, sh.w, s->k, s->stride, s->pad, s->oh, s->ow,
-                  col + (size_t)b * s->positions, ld);
-}
-
 static void sparse_forward(const nn_layer *l, const nn_pass *p)
 {
     const sparse *s = l->priv;
     int bp = p->batch * s->positions;
     sparse_work w = split_work(s, p->work, bp);
-    im2col_batch(s, l, p->in[0], p->batch, w.col);
+    nn_im2col_batch(&s->g, l->in[0], p->in[0], p->batch, w.col);
     memset(w.ycm, 0, sizeof(float) * s->maps * (size_t)bp);
     const float *wm = p->params;
     for (int m = 0; m < s->in_maps; m++) {
@@ -248,7 +221,7 @@ static void sparse_back(const nn_layer *l, const nn_pass *p, int squared)
     int bp = p->batch * s->positions;
     size_t nw = s->n_links * (size_t)s->kk;
     sparse_work w = split_work(s, p->work, bp);
-    im2col_batch(s, l, p->in[0], p->batch, w.col);
+    nn_im2col_batch(&s->g, l->in[0], p->in[0], p->batch, w.col);
     const float *weights = p->params;
     if (squared) {
         for (size_t i = 0; i < nw; i++)
@@ -283,13 +256,8 @@ static void sparse_back(const nn_layer *l, const nn_pass *p, int squared)
             sum += w.ycm[(size_t)o * bp + i];
         db[o] += (float)sum;
     }
-    if (!p->in_grad[0])
-        return;
-    nn_shape sh = l->in[0];
-    size_t in_size = nn_shape_size(sh);
-    for (int b = 0; b < p->batch; b++)
-        nn_col2im_add(w.dcol + (size_t)b * s->positions, bp, sh.c, sh.h, sh.w, s->k, s->stride,
-                      s->pad, s->oh, s->ow, p->in_grad[0] + b * in_size);
+    if (p->in_grad[0])
+        nn_col2im_batch(&s->g, l->in[0], w.dcol, p->batch, p->in_grad[0]);
 }
 
 static void sparse_backward(const nn_layer *l, const nn_pass *p) { sparse_back(l, p, 0); }

@@ -710,7 +710,12 @@ Test(config_dump, scalars_that_need_quotes)
                           "q: |\n  literal\n   indented\n"
                           "r: plain text with spaces\n"
                           "t: '%percent'\n"
-                          "u: '@at'\n");
+                          "u: '@at'\n"
+                          "v: \"  leading\\nline\"\n"
+                          "w: \"trailing \\nline\"\n"
+                          "x: \"a\\n\\n\"\n"
+                          "y: \"\\nfirst\"\n"
+                          "z: \"no end\\nnewline\"\n");
     check_round_trip(doc);
     nn_doc_free(doc);
 

@@ -8,7 +8,7 @@ const char *const nn_optim_names[] = {"sgd", "sdlm", NULL};
 int nn_optim_read(const nn_node *train, nn_optim_cfg *out, nn_error *err)
 {
     static const char *const keys[] = {"type", "momentum", "weight_decay", "mu",
-                                       "hessian_samples", NULL};
+                                       "hessian_samples", "hessian_every", NULL};
     static const char *const what = "train: optimizer";
     memset(out, 0, sizeof *out);
     out->kind = NN_OPT_SDLM;
@@ -33,14 +33,20 @@ int nn_optim_read(const nn_node *train, nn_optim_cfg *out, nn_error *err)
     if (!rc)
         rc = nn_map_long(n, "hessian_samples", 0, out->hessian_samples, 1, 10000000, what,
                          &out->hessian_samples, err);
+    if (!rc)
+        rc = nn_map_long(n, "hessian_every", 0, 0, 0, 1000000000, what, &out->hessian_every,
+                         err);
     out->kind = (nn_optim_kind)kind;
-    if (!rc && out->kind == NN_OPT_SGD &&
-        (nn_node_get(n, "mu") || nn_node_get(n, "hessian_samples")))
-        return nn_node_error(err, NN_E_CONFIG, n,
-                             "%s: 'mu' and 'hessian_samples' belong to sdlm, not sgd", what);
+    static const char *const sdlm_only[] = {"mu", "hessian_samples", "hessian_every", NULL};
+    for (int i = 0; !rc && out->kind == NN_OPT_SGD && sdlm_only[i]; i++) {
+        const nn_node *v = nn_node_get(n, sdlm_only[i]);
+        if (v)
+            return nn_node_error(err, NN_E_CONFIG, v, "%s: '%s' belongs to sdlm, not sgd", what,
+                                 sdlm_only[i]);
+    }
     if (!rc && out->kind == NN_OPT_SDLM && nn_node_get(n, "momentum"))
-        return nn_node_error(err, NN_E_CONFIG, n, "%s: 'momentum' belongs to sgd, not sdlm",
-                             what);
+        return nn_node_error(err, NN_E_CONFIG, nn_node_get(n, "momentum"),
+                             "%s: 'momentum' belongs to sgd, not sdlm", what);
     return rc;
 }
 

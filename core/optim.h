@@ -20,9 +20,12 @@ typedef struct nn_optim_cfg {
     double momentum, weight_decay; /* sgd */
     double mu;                     /* sdlm */
     long hessian_samples;          /* sdlm */
+    long hessian_every;            /* sdlm: also re-estimate every this many samples (0: once a
+                                      pass, as the paper) */
 } nn_optim_cfg;
 
-/* Reads `optimizer: sgd` or `optimizer: {type: sdlm, mu: 0.02, hessian_samples: 500}`. */
+/* Reads `optimizer: sgd` or `optimizer: {type: sdlm, mu: 0.02, hessian_samples: 500,
+ * hessian_every: 0}`. */
 int nn_optim_read(const nn_node *train, nn_optim_cfg *out, nn_error *err);
 
 typedef struct nn_optim {

@@ -294,33 +294,40 @@ static void load_batch(nn_trainer *t, const nn_dataset *ds, const size_t *index,
         t->labels[i] = ds->labels[index[i]];
 }
 
-/* The Gauss-Newton diagonal averaged over the first samples of this epoch's order. */
-static void estimate_hessian(nn_trainer *t)
+/* The Gauss-Newton diagonal averaged over `hessian_samples` samples of this epoch's order from
+ * position `from` (the last ones when fewer remain), then the steps it gives at rate lr. */
+static void estimate_hessian(nn_trainer *t, size_t from, double lr)
 {
     size_t n = (size_t)t->cfg.optim.hessian_samples;
     if (n > t->train.n)
         n = t->train.n;
+    if (from > t->train.n - n)
+        from = t->train.n - n;
     int mb = nn_graph_max_batch(t->g), out = (int)nn_shape_size(nn_graph_output_shape(t->g));
     float *h = t->opt->state;
     memset(h, 0, sizeof(float) * t->opt->n);
     int preact = nn_loss_grad_is_preact(&t->cfg.loss);
     for (size_t i = 0; i < n; i += (size_t)mb) {
         int b = (int)(n - i < (size_t)mb ? n - i : (size_t)mb);
-        load_batch(t, &t->train, t->perm + i, b);
+        load_batch(t, &t->train, t->perm + from + i, b);
         const float *y = nn_graph_forward(t->g, b);
         nn_loss_hdiag(&t->cfg.loss, y, t->labels, b, out, t->d2, t->g1);
         nn_graph_hdiag(t->g, b, t->d2, t->g1, preact, h);
     }
     for (size_t k = 0; k < t->opt->n; k++)
         h[k] /= (float)n;
-#ifdef NN_DEBUG_H
-    for (int i = 0; i < nn_graph_layer_count(t->g); i++) {
-        nn_layer_info li; nn_graph_layer_info(t->g, i, &li);
-        double mn = 1e30, mx = 0, sum = 0;
-        for (size_t k = li.param_offset; k < li.param_offset + li.n_params; k++) { mn = h[k] < mn ? h[k] : mn; mx = h[k] > mx ? h[k] : mx; sum += h[k]; }
-        fprintf(stderr, "h %s: min %g max %g mean %g\n", li.name, mn, mx, li.n_params ? sum / li.n_params : 0);
-    }
-#endif
+    nn_optim_set_lr(t->opt, lr);
+}
+
+/* With `hessian_every`, the estimate is renewed before the step at i whenever a multiple of it
+ * falls in (i - batch, i]: positions fixed by the order alone, so a resumed run renews it where
+ * an uninterrupted one does. */
+static int hessian_due(const nn_trainer *t, size_t i)
+{
+    size_t every = (size_t)t->cfg.optim.hessian_every, batch = (size_t)t->cfg.batch;
+    if (t->cfg.optim.kind != NN_OPT_SDLM || !every || i < batch) /* steps start at multiples */
+        return 0;                                                  /* of the batch */
+    return i / every != (i - batch) / every;
 }
 
 static int check_finite(nn_trainer *t, double loss, int b, nn_error *err)
@@ -391,14 +398,16 @@ static int run_epoch(nn_trainer *t, const nn_train_hooks *hooks, nn_epoch_report
     if (t->cfg.shuffle)
         nn_rng_shuffle(&t->rng, t->perm, n);
     double lr = nn_train_cfg_lr(&t->cfg, t->epoch);
-    if (t->cfg.optim.kind == NN_OPT_SDLM && start == 0)
-        estimate_hessian(t); /* after a mid-epoch resume the estimate comes from the checkpoint */
     nn_optim_set_lr(t->opt, lr);
+    if (t->cfg.optim.kind == NN_OPT_SDLM && start == 0)
+        estimate_hessian(t, 0, lr); /* a mid-epoch resume has the estimate from the checkpoint */
     epoch_sums s = {0, 0, 0};
     double t0 = now_s();
     size_t batch = (size_t)t->cfg.batch, next_report = start, every = n / 100 ? n / 100 : 1;
     for (size_t i = start; i < n; i += batch) {
         int b = (int)(n - i < batch ? n - i : batch);
+        if (hessian_due(t, i))
+            estimate_hessian(t, i, lr);
         int rc = train_step(t, i, b, &s, err);
         if (rc)
             return rc;

@@ -248,11 +248,10 @@ static void stop_midway(void *user, long epoch, size_t done, size_t total, doubl
 }
 
 /* A resumed run, stopped mid-epoch or between epochs, ends with the same weights, bit for bit,
- * as one that ran straight through. */
-Test(train, resume_is_bit_identical, .init = make_tmpdir, .fini = remove_tmpdir, .timeout = 120)
+ * as one that ran straight through. Returns the straight run's weights. */
+static float *check_resume(const char *const *sets)
 {
     nn_error err = {0};
-    static const char *const sets[] = {"train.batch=4", NULL};
     nn_trainer *t = trainer("configs/lenet5.yaml", sets, 3, 400, 100, 0);
     cr_assert_eq(nn_trainer_run(t, NULL, &err), NN_OK, "%s", err.msg);
     float *straight = params_after(t);
@@ -283,8 +282,35 @@ Test(train, resume_is_bit_identical, .init = make_tmpdir, .fini = remove_tmpdir,
     nn_trainer_free(t);
     cr_assert_eq(memcmp(straight, resumed, sizeof(float) * n), 0,
                  "resumed weights differ from the straight run");
-    free(straight);
     free(resumed);
+    return straight;
+}
+
+Test(train, resume_is_bit_identical, .init = make_tmpdir, .fini = remove_tmpdir, .timeout = 120)
+{
+    static const char *const sets[] = {"train.batch=4", NULL};
+    free(check_resume(sets));
+}
+
+/* With hessian_every the estimate is renewed within a pass (the weights differ from a run that
+ * renews it once a pass), and a resume renews it at the same places. */
+Test(train, hessian_renewal_changes_the_run_and_resumes_bit_identical, .init = make_tmpdir,
+     .fini = remove_tmpdir, .timeout = 180)
+{
+    static const char *const once[] = {"train.batch=4", "train.optimizer.hessian_samples=40",
+                                       NULL};
+    static const char *const renewed[] = {"train.batch=4", "train.optimizer.hessian_samples=40",
+                                          "train.optimizer.hessian_every=100", NULL};
+    nn_error err = {0};
+    nn_trainer *t = trainer("configs/lenet5.yaml", once, 3, 400, 100, 0);
+    cr_assert_eq(nn_trainer_run(t, NULL, &err), NN_OK, "%s", err.msg);
+    float *a = params_after(t);
+    size_t n = nn_graph_param_count(nn_trainer_graph(t));
+    nn_trainer_free(t);
+    float *b = check_resume(renewed);
+    cr_assert_neq(memcmp(a, b, sizeof(float) * n), 0, "hessian_every changed nothing");
+    free(a);
+    free(b);
 }
 
 Test(train, same_seed_same_weights_other_seed_other_weights, .init = make_tmpdir,

@@ -43,7 +43,7 @@ $(B)/nn.pc: lib.mk
 	    'includedir=$(INCDIR)' '' 'Name: nn' \
 	    'Description: nnrun neural-network runtime: graphs of layers from YAML, LeNet-5' \
 	    'Version: $(NN_VERSION)' 'Requires.private: $(PKGS)' \
-	    'Libs: -L$${libdir} -lnn' 'Libs.private: -lm -lpthread' 'Cflags: -I$${includedir}' >$@
+	    'Libs: -L$${libdir} -lnn -lm' 'Libs.private: -lm -lpthread' 'Cflags: -I$${includedir}' >$@
 
 # nn.pc carries PREFIX, so it is remade for every install.
 .PHONY: install uninstall FORCE

@@ -1,6 +1,6 @@
 /* custom_layer: adds a layer type to the library from outside it, then trains a net using it.
  *
- *   custom_layer MNIST_DIR [TRAIN_IMAGES [EPOCHS]]      (defaults 2000 images, 3 epochs)
+ *   custom_layer MNIST_DIR [TRAIN_IMAGES [EPOCHS [TEST_IMAGES]]]   (defaults 2000, 3, 1000)
  *
  * The type is local_response_norm (Krizhevsky et al. 2012), normalising each unit by the
  * activity of the units at the same place in neighbouring maps:
@@ -241,14 +241,15 @@ static int train(nn_net *net, const nn_dataset *tr, const nn_dataset *te, long e
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || argc > 4) {
-        fprintf(stderr, "usage: custom_layer MNIST_DIR [TRAIN_IMAGES [EPOCHS]]\n");
+    if (argc < 2 || argc > 5) {
+        fprintf(stderr, "usage: custom_layer MNIST_DIR [TRAIN_IMAGES [EPOCHS [TEST_IMAGES]]]\n");
         return 2;
     }
     long n_train = argc > 2 ? strtol(argv[2], NULL, 10) : 2000;
     long epochs = argc > 3 ? strtol(argv[3], NULL, 10) : 3;
-    if (n_train < 1 || epochs < 1) {
-        fprintf(stderr, "custom_layer: TRAIN_IMAGES and EPOCHS must be positive integers\n");
+    long n_test = argc > 4 ? strtol(argv[4], NULL, 10) : 1000;
+    if (n_train < 1 || epochs < 1 || n_test < 1) {
+        fprintf(stderr, "custom_layer: TRAIN_IMAGES, EPOCHS and TEST_IMAGES must be positive integers\n");
         return 2;
     }
     nn_blas_set_threads(1); /* batches of 16-32 images: one BLAS thread is fastest */
@@ -273,7 +274,8 @@ int main(int argc, char **argv)
         rc = load(argv[1], "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                   (size_t)n_train, &tr, &err);
     if (!rc)
-        rc = load(argv[1], "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", 1000, &te, &err);
+        rc = load(argv[1], "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", (size_t)n_test, &te,
+                  &err);
     if (!rc) {
         printf("%s: %d layers, %zu parameters; training on %zu images\n",
                nn_graph_name(nn_net_graph(net)), nn_graph_layer_count(nn_net_graph(net)),

@@ -4,7 +4,7 @@
  * SGD and momentum on cross-entropy; then its weights go through a memory buffer into a
  * second net, which must classify every test image the same.
  *
- *   two_branch MNIST_DIR [TRAIN_IMAGES [EPOCHS]]      (defaults 2000 images, 3 epochs) */
+ *   two_branch MNIST_DIR [TRAIN_IMAGES [EPOCHS [TEST_IMAGES]]]   (defaults 2000, 3, 1000) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +42,7 @@ static void print_layers(const nn_graph *g)
     }
 }
 
-static int run(const char *dir, size_t n_train, long epochs, nn_error *err)
+static int run(const char *dir, size_t n_train, long epochs, size_t n_test, nn_error *err)
 {
     char ip[4096], lp[4096];
     nn_dataset tr = {0}, te = {0};
@@ -57,7 +57,7 @@ static int run(const char *dir, size_t n_train, long epochs, nn_error *err)
     snprintf(ip, sizeof ip, "%s/t10k-images-idx3-ubyte", dir);
     snprintf(lp, sizeof lp, "%s/t10k-labels-idx1-ubyte", dir);
     if (!rc)
-        rc = nn_dataset_load_idx(ip, lp, 10, 1000, &te, err);
+        rc = nn_dataset_load_idx(ip, lp, 10, n_test, &te, err);
     if (!rc)
         rc = nn_net_from_yaml(yaml, 0, "two_branch.yaml", NULL, &net, err);
     if (rc)
@@ -139,19 +139,20 @@ done:
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || argc > 4) {
-        fprintf(stderr, "usage: two_branch MNIST_DIR [TRAIN_IMAGES [EPOCHS]]\n");
+    if (argc < 2 || argc > 5) {
+        fprintf(stderr, "usage: two_branch MNIST_DIR [TRAIN_IMAGES [EPOCHS [TEST_IMAGES]]]\n");
         return 2;
     }
     long n_train = argc > 2 ? strtol(argv[2], NULL, 10) : 2000;
     long epochs = argc > 3 ? strtol(argv[3], NULL, 10) : 3;
-    if (n_train < 1 || epochs < 1) {
-        fprintf(stderr, "two_branch: TRAIN_IMAGES and EPOCHS must be positive integers\n");
+    long n_test = argc > 4 ? strtol(argv[4], NULL, 10) : 1000;
+    if (n_train < 1 || epochs < 1 || n_test < 1) {
+        fprintf(stderr, "two_branch: TRAIN_IMAGES, EPOCHS and TEST_IMAGES must be positive integers\n");
         return 2;
     }
     nn_blas_set_threads(1); /* batches of 16-32 images: one BLAS thread is fastest */
     nn_error err = {0};
-    if (run(argv[1], (size_t)n_train, epochs, &err)) {
+    if (run(argv[1], (size_t)n_train, epochs, (size_t)n_test, &err)) {
         fprintf(stderr, "two_branch: %s\n", err.msg);
         return 2;
     }

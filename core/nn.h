@@ -69,6 +69,25 @@
  * nn_registry_add, and pass the registry in nn_net_opts; the YAML then names it by `type:`.
  * apps/custom_layer.c is a complete example.
  *
+ * What the lower-level calls return on failure, besides NN_E_NOMEM (any call that allocates)
+ * and NN_E_USAGE (a NULL argument or a value outside its documented range):
+ *   nn_doc_load_file, nn_doc_load_string   NN_E_IO (cannot read), NN_E_CONFIG (not YAML, too
+ *                                          large or deep, anchors, duplicate keys, empty)
+ *   nn_doc_set                             NN_E_USAGE (malformed KEY=VALUE, no such path)
+ *   nn_node_*, nn_map_*, nn_node_check_keys NN_E_CONFIG (wrong kind, not a number, out of range,
+ *                                          unknown key with a did-you-mean hint)
+ *   nn_registry_add                        NN_E_USAGE (no configure/infer/forward, bad input
+ *                                          counts, a type name already registered)
+ *   nn_graph_build                         NN_E_CONFIG (keys, unknown type, cycles), NN_E_SHAPE
+ *   nn_dataset_load_idx, nn_pgm_load,
+ *   nn_read_file_maybe_gz                  NN_E_IO (missing or unreadable), NN_E_DATA (malformed)
+ *   nn_checkpoint_*                        NN_E_IO, NN_E_CHECKPOINT (as nn_graph_load_weights)
+ *   nn_train_cfg_read, _check_graph        NN_E_CONFIG, NN_E_SHAPE
+ *   nn_trainer_new, nn_trainer_run         all of the above, NN_E_NUMERIC (divergence, with the
+ *                                          layer named), NN_E_INTERRUPTED (hooks->stop was set)
+ * Functions returning void or a value (nn_graph_forward, nn_rng_*, accessors) cannot fail;
+ * their preconditions are in their headers.
+ *
  * The modules, for lower-level use (all included here):
  *   error.h       nn_status, nn_error
  *   config.h      the YAML tree with positions (nn_doc_load_file/_string, nn_doc_set for

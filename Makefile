@@ -1,5 +1,5 @@
 # nnrun — build, test, data. `make` builds bin/nnrun and build/libnn.a.
-# Packages (Debian): libyaml-dev libopenblas-dev libcriterion-dev zlib1g-dev pkg-config;
+# Packages (Debian): libyaml-dev libopenblas-dev libcriterion-dev zlib1g-dev pkg-config g++;
 # tools/deps.sh installs what is missing when run as root and says what to install otherwise.
 
 CC      ?= cc

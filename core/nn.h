@@ -17,7 +17,7 @@
  *     //    and the weights are initialised from train.seed. (nn_net_from_yaml does the same
  *     //    from a string in memory.)
  *     if (nn_net_from_file("configs/lenet5.yaml", NULL, &net, &err)) {
- *         fprintf(stderr, "%s\n", err.msg);   // "configs/lenet5.yaml:9:37: layer 'c1': ..."
+ *         fprintf(stderr, "%s\n", err.msg); // "x.yaml:3:37: layer 'c1': unknown key 'kernal'..."
  *         return 2;
  *     }
  *
@@ -55,8 +55,10 @@
  * matching *_free (each accepts NULL). Buffers the library allocates for the caller (weights,
  * dumped YAML) are released with free(). Pointers the library returns into its objects (outputs,
  * names, parameters) stay valid until the object is freed or, for outputs, until the next call
- * on the same object. Strings and buffers the caller passes in are copied unless it says
- * otherwise.
+ * on the same object. Strings and buffers the caller passes in are copied, with one exception
+ * at the lower level: a graph from nn_graph_build and an nn_train_cfg from nn_train_cfg_read
+ * point into their nn_doc, which must be kept until they are freed (nn_net_from_yaml and
+ * nn_net_from_file keep their own).
  *
  * No global state: all state lives in the objects. Two nets in one process are independent;
  * two threads may each use their own nets at the same time (an nn_net is not to be shared

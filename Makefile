@@ -1,5 +1,5 @@
 # nnrun — build, test, data. `make` builds bin/nnrun and build/libnn.a.
-# Packages (Debian): libyaml-dev libopenblas-dev libcriterion-dev zlib1g-dev pkg-config;
+# Packages (Debian): libyaml-dev libopenblas-dev libcriterion-dev zlib1g-dev pkg-config g++;
 # tools/deps.sh installs what is missing when run as root and says what to install otherwise.
 
 CC      ?= cc
@@ -10,7 +10,7 @@ WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror=implicit-function-
 # Resolved lazily (=) so that they are read after tools/deps.sh has installed the packages.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
-ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) -Icore -Ilayers $(PKG_CFLAGS)
+ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) -Icore -Ilayers $(PKG_CFLAGS) $(PIC)
 LDLIBS     = $(PKG_LIBS) -lm -lpthread
 
 B := build
@@ -58,6 +58,7 @@ data/mnist/.ok: tools/fetch-mnist.sh | $(B)/.deps
 test: all $(B)/tests/nn_tests data
 	$(B)/tests/nn_tests --jobs 2
 	bash tests/cli.sh bin/nnrun
+	bash tests/install.sh
 
 # The README's first command: install, build, fetch data, train LeNet-5 as in the paper.
 train: all data
@@ -65,3 +66,5 @@ train: all data
 
 clean:
 	rm -rf $(B) bin
+
+include lib.mk

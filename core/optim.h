@@ -40,8 +40,9 @@ int nn_optim_new(const nn_optim_cfg *cfg, size_t n_params, nn_optim **out, nn_er
 void nn_optim_free(nn_optim *opt);
 /* Sets the learning rate (and, for sdlm, recomputes the steps from the current estimate). */
 void nn_optim_set_lr(nn_optim *opt, double lr);
-/* One update from the gradient of the batch mean. */
-void nn_optim_step(nn_optim *opt, float *restrict params, const float *restrict grads);
+/* One update from the gradient of the batch mean. params and grads do not overlap (the
+ * definition says restrict; the declaration does not, so that C++ can read it). */
+void nn_optim_step(nn_optim *opt, float *params, const float *grads);
 /* The state to save in a checkpoint: n floats. */
 size_t nn_optim_state_count(const nn_optim *opt);
 

@@ -1,5 +1,6 @@
 # nnrun — build, test, data. `make` builds bin/nnrun and build/libnn.a.
-# Packages (Debian): libyaml-dev libopenblas-dev libcriterion-dev zlib1g-dev pkg-config;
+# Packages (Debian): libyaml-dev libopenblas-dev libcriterion-dev zlib1g-dev pkg-config, and for
+# printed characters libfreetype-dev libpng-dev and font packages (see tools/deps.sh);
 # tools/deps.sh installs what is missing when run as root and says what to install otherwise.
 
 CC      ?= cc

@@ -29,7 +29,7 @@ typedef struct options {
     int n_sets;
     const char *files[256];
     int n_files;
-    long epochs, threads, limit_train, limit_test;
+    long epochs, threads, limit_train, limit_test, pairs;
     int have_seed, resume, invert;
     unsigned long long seed;
 } options;
@@ -56,7 +56,9 @@ static void usage(FILE *f)
           "  --run-dir DIR           where train writes (default runs/<name>)\n"
           "  --resume                continue training from <run-dir>/last.ckpt\n"
           "  --limit-train N, --limit-test N   use only the first N samples\n"
-          "  --invert                predict: images are dark ink on a light background\n",
+          "  --invert                predict: images are dark ink on a light background\n"
+          "  --pairs N               test: confused pairs listed when there are more than 20\n"
+          "                          classes (default 40)\n",
           f);
 }
 
@@ -78,6 +80,7 @@ static int parse_args(int argc, char **argv, options *o)
 {
     memset(o, 0, sizeof *o);
     o->threads = 1;
+    o->pairs = 40;
     int pos = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -104,6 +107,8 @@ static int parse_args(int argc, char **argv, options *o)
                 rc = parse_long(a, v, 1, 100000000, &o->limit_train);
             else if (!strcmp(a, "--limit-test"))
                 rc = parse_long(a, v, 1, 100000000, &o->limit_test);
+            else if (!strcmp(a, "--pairs"))
+                rc = parse_long(a, v, 0, 65536, &o->pairs);
             else if (!strcmp(a, "--seed")) {
                 rc = parse_long(a, v, 0, 0x7fffffffL, &n);
                 o->seed = (unsigned long long)n;
@@ -314,9 +319,8 @@ static const char *class_name(const nn_data_cfg *d, int k, char *buf, size_t n)
 }
 
 /* With many classes the matrix is too wide to read: the confused pairs, most frequent first. */
-static void print_confused_pairs(const nn_data_cfg *d, const uint32_t *conf, int k)
+static void print_confused_pairs(const nn_data_cfg *d, const uint32_t *conf, int k, long max)
 {
-    enum { SHOWN = 40 };
     uint64_t wrong = 0;
     for (int i = 0; i < k; i++)
         for (int j = 0; j < k; j++)
@@ -326,7 +330,7 @@ static void print_confused_pairs(const nn_data_cfg *d, const uint32_t *conf, int
            (unsigned long long)wrong);
     int shown = 0;
     uint32_t last = UINT32_MAX;
-    while (shown < SHOWN) {
+    while (shown < max) {
         /* the largest count below the last one shown, then every pair with it */
         uint32_t top = 0;
         for (int i = 0; i < k * k; i++)
@@ -334,7 +338,7 @@ static void print_confused_pairs(const nn_data_cfg *d, const uint32_t *conf, int
                 top = conf[i];
         if (!top)
             break;
-        for (int i = 0; i < k * k && shown < SHOWN; i++)
+        for (int i = 0; i < k * k && shown < max; i++)
             if (i / k != i % k && conf[i] == top) {
                 char a[16], b[16];
                 printf("  %s -> %s: %u (%.1f%%)\n", class_name(d, i / k, a, sizeof a),
@@ -369,7 +373,7 @@ static int cmd_test(const nn_doc *doc, const nn_registry *reg, const options *o)
         printf("test error: %.2f%% (%zu of %zu images misclassified), loss %.4f\n",
                100 * ev.error, (size_t)llround(ev.error * ev.n), ev.n, ev.loss);
         if (k > 20) {
-            print_confused_pairs(&cfg.data, conf, k);
+            print_confused_pairs(&cfg.data, conf, k, o->pairs);
         } else {
             printf("confusion (rows: true class, columns: predicted)\n     ");
             for (int j = 0; j < k; j++)

@@ -2,6 +2,9 @@
 # Installs the Debian packages nnrun needs when any is missing (as root), or says what to install.
 set -eu
 pkgs="make gcc pkg-config libyaml-dev libopenblas-dev libcriterion-dev zlib1g-dev valgrind"
+# Printed characters: FreeType renders them, libpng reads and writes PNG, and the fonts.
+pkgs="$pkgs libfreetype-dev libpng-dev fonts-dejavu-core fonts-dejavu-extra fonts-freefont-ttf"
+pkgs="$pkgs fonts-urw-base35 fonts-liberation2 fonts-noto-mono"
 need=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"

@@ -24,7 +24,7 @@ static void usage(FILE *f)
           "      (default configs/printed-fonts.txt) into DIR (default data/printed):\n"
           "      {train,test}-images-idx3-ubyte and {train,test}-labels-idx1-ubyte, label = "
           "ascii - 32;\n"
-          "      N samples of each character from each font (defaults 12 train, 6 test), seed 1\n"
+          "      N samples of each character from each font (defaults 8 train, 6 test), seed 1\n"
           "  nnrun-printed sheet OUT.png [--from DIR] [--split train|test] [--cols N] [--rows N]\n"
           "      a PNG sheet of the first cols x rows samples of a split\n"
           "  nnrun-printed render FONT CHAR OUT.png [--size N] [--seed S] [--plain] [--invert]\n"
@@ -67,7 +67,7 @@ static int parse_args(int argc, char **argv, options *o)
                    .out = "data/printed",
                    .from = "data/printed",
                    .split = "test",
-                   .train_per = 12,
+                   .train_per = 8,
                    .test_per = 6,
                    .seed = 1,
                    .cols = 32,

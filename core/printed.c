@@ -253,6 +253,13 @@ int nn_printer_render(nn_printer *p, int fi, int ch, const nn_render_opts *o, nn
     if (!rc) {
         if (sigma > 0.05f)
             blur(img, img + n * n, n, sigma);
+        /* A scanner's contrast: the darkest ink reaches the drawn ink level even when thin
+         * strokes, thinned and blurred, cover no pixel fully. */
+        float peak = 0;
+        for (int i = 0; i < n * n; i++)
+            peak = fmaxf(peak, img[i]);
+        for (int i = 0; peak > 1.0f && i < n * n; i++)
+            img[i] *= ink / peak;
         for (int i = 0; i < n * n; i++) {
             float v = img[i] + (noise > 0 ? noise * (float)gauss(rng) : 0.0f);
             out[i] = (uint8_t)lrintf(fminf(255.0f, fmaxf(0.0f, v)));

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "blas.h"
+#include "image.h"
 #include "train.h"
 
 enum { EXIT_INPUT = 2, EXIT_NUMERIC = 3, EXIT_STOPPED = 130 };
@@ -28,7 +29,7 @@ typedef struct options {
     int n_sets;
     const char *files[256];
     int n_files;
-    long epochs, threads, limit_train, limit_test;
+    long epochs, threads, limit_train, limit_test, pairs;
     int have_seed, resume, invert;
     unsigned long long seed;
 } options;
@@ -41,7 +42,9 @@ static void usage(FILE *f)
           "  train                   train; writes runs/<name>/{config.yaml,metrics.csv,"
           "last.ckpt,best.ckpt}\n"
           "  test                    test error and confusion matrix of a checkpoint\n"
-          "  predict FILE.pgm...     classify images (28x28 or the input size, white on black)\n"
+          "  predict FILE...         classify PNG or PGM images (the input size or that less the\n"
+          "                          padding as they are, any other size scaled and centred as\n"
+          "                          a character cell; white on black)\n"
           "  layers                  the layer types this nnrun knows\n"
           "options:\n"
           "  --epochs N              override train.epochs\n"
@@ -53,7 +56,9 @@ static void usage(FILE *f)
           "  --run-dir DIR           where train writes (default runs/<name>)\n"
           "  --resume                continue training from <run-dir>/last.ckpt\n"
           "  --limit-train N, --limit-test N   use only the first N samples\n"
-          "  --invert                predict: images are dark ink on a light background\n",
+          "  --invert                predict: images are dark ink on a light background\n"
+          "  --pairs N               test: confused pairs listed when there are more than 20\n"
+          "                          classes (default 40)\n",
           f);
 }
 
@@ -75,6 +80,7 @@ static int parse_args(int argc, char **argv, options *o)
 {
     memset(o, 0, sizeof *o);
     o->threads = 1;
+    o->pairs = 40;
     int pos = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -101,6 +107,8 @@ static int parse_args(int argc, char **argv, options *o)
                 rc = parse_long(a, v, 1, 100000000, &o->limit_train);
             else if (!strcmp(a, "--limit-test"))
                 rc = parse_long(a, v, 1, 100000000, &o->limit_test);
+            else if (!strcmp(a, "--pairs"))
+                rc = parse_long(a, v, 0, 65536, &o->pairs);
             else if (!strcmp(a, "--seed")) {
                 rc = parse_long(a, v, 0, 0x7fffffffL, &n);
                 o->seed = (unsigned long long)n;
@@ -300,6 +308,47 @@ static int load_model(const nn_doc *doc, const nn_registry *reg, const options *
     return rc;
 }
 
+/* How class k is shown: its number, or its character in quotes (data: class_names: ascii). */
+static const char *class_name(const nn_data_cfg *d, int k, char *buf, size_t n)
+{
+    if (d->class_names == NN_CLASS_NAMES_ASCII)
+        snprintf(buf, n, "'%c'", (char)(32 + k));
+    else
+        snprintf(buf, n, "%d", k);
+    return buf;
+}
+
+/* With many classes the matrix is too wide to read: the confused pairs, most frequent first. */
+static void print_confused_pairs(const nn_data_cfg *d, const uint32_t *conf, int k, long max)
+{
+    uint64_t wrong = 0;
+    for (int i = 0; i < k; i++)
+        for (int j = 0; j < k; j++)
+            wrong += i != j ? conf[i * k + j] : 0;
+    printf("confused pairs (true -> predicted: count, share of the %llu errors), most frequent "
+           "first\n",
+           (unsigned long long)wrong);
+    int shown = 0;
+    uint32_t last = UINT32_MAX;
+    while (shown < max) {
+        /* the largest count below the last one shown, then every pair with it */
+        uint32_t top = 0;
+        for (int i = 0; i < k * k; i++)
+            if (i / k != i % k && conf[i] < last && conf[i] > top)
+                top = conf[i];
+        if (!top)
+            break;
+        for (int i = 0; i < k * k && shown < max; i++)
+            if (i / k != i % k && conf[i] == top) {
+                char a[16], b[16];
+                printf("  %s -> %s: %u (%.1f%%)\n", class_name(d, i / k, a, sizeof a),
+                       class_name(d, i % k, b, sizeof b), top, 100.0 * top / (double)wrong);
+                shown++;
+            }
+        last = top;
+    }
+}
+
 static int cmd_test(const nn_doc *doc, const nn_registry *reg, const options *o)
 {
     nn_error err = {0};
@@ -323,15 +372,19 @@ static int cmd_test(const nn_doc *doc, const nn_registry *reg, const options *o)
     if (!rc) {
         printf("test error: %.2f%% (%zu of %zu images misclassified), loss %.4f\n",
                100 * ev.error, (size_t)llround(ev.error * ev.n), ev.n, ev.loss);
-        printf("confusion (rows: true class, columns: predicted)\n     ");
-        for (int j = 0; j < k; j++)
-            printf("%6d", j);
-        printf("\n");
-        for (int i = 0; i < k; i++) {
-            printf("%4d ", i);
+        if (k > 20) {
+            print_confused_pairs(&cfg.data, conf, k, o->pairs);
+        } else {
+            printf("confusion (rows: true class, columns: predicted)\n     ");
             for (int j = 0; j < k; j++)
-                printf("%6u", conf[i * k + j]);
+                printf("%6d", j);
             printf("\n");
+            for (int i = 0; i < k; i++) {
+                printf("%4d ", i);
+                for (int j = 0; j < k; j++)
+                    printf("%6u", conf[i * k + j]);
+                printf("\n");
+            }
         }
     }
     free(conf);
@@ -340,30 +393,41 @@ static int cmd_test(const nn_doc *doc, const nn_registry *reg, const options *o)
     return rc ? fail(&err) : 0;
 }
 
+/* An image of the graph's input size, or of that size less the padding, is used as it is (as
+ * in training on MNIST); any other size is laid out as a character cell the way the
+ * printed-character renderer draws one (nn_image_fit_cell). */
 static int predict_one(nn_graph *g, const nn_train_cfg *cfg, const char *file, int invert,
                        nn_error *err)
 {
-    int w, h;
-    uint8_t *px;
-    int rc = nn_pgm_load(file, &w, &h, &px, err);
+    nn_image im;
+    int rc = nn_image_load(file, &im, err);
     if (rc)
         return rc;
     nn_shape in = nn_graph_input_shape(g);
     int pad = (int)cfg->data.pad;
-    if (!(w == in.w - 2 * pad && h == in.h - 2 * pad) && !(w == in.w && h == in.h)) {
-        free(px);
-        return nn_error_set(err, NN_E_DATA, "%s: image is %dx%d, expected %dx%d (or %dx%d)",
-                            file, w, h, in.w - 2 * pad, in.h - 2 * pad, in.w, in.h);
-    }
+    int cw = in.w - 2 * pad, ch = in.h - 2 * pad;
     if (invert)
-        for (int i = 0; i < w * h; i++)
-            px[i] = (uint8_t)(255 - px[i]);
-    nn_dataset one = {.n = 1, .rows = h, .cols = w, .images = px, .labels = NULL};
+        nn_image_invert(&im);
     nn_data_cfg d = cfg->data;
-    d.pad = (w == in.w) ? 0 : pad;
+    int w = im.w, h = im.h;
+    uint8_t *px = im.px;
+    if (w == in.w && h == in.h) {
+        d.pad = 0;
+    } else if (!(w == cw && h == ch)) {
+        px = malloc((size_t)cw * ch);
+        if (!px) {
+            nn_image_free(&im);
+            return nn_error_set(err, NN_E_NOMEM, "out of memory");
+        }
+        nn_image_fit_cell(&im, cw, ch, px);
+        w = cw, h = ch;
+    }
+    nn_dataset one = {.n = 1, .rows = h, .cols = w, .images = px, .labels = NULL};
     size_t idx = 0;
     nn_data_fill_input(&d, &one, &idx, 1, nn_graph_input(g));
-    free(px);
+    if (px != im.px)
+        free(px);
+    nn_image_free(&im);
     const float *y = nn_graph_forward(g, 1);
     int n = (int)nn_shape_size(nn_graph_output_shape(g));
     int best[3] = {-1, -1, -1};
@@ -375,10 +439,15 @@ static int predict_one(nn_graph *g, const nn_train_cfg *cfg, const char *file, i
                 nn_loss_score(&cfg->loss, y, i) > nn_loss_score(&cfg->loss, y, best[r]))
                 best[r] = i;
         }
-    printf("%s: %d", file, best[0]);
+    char name[16];
+    if (cfg->data.class_names == NN_CLASS_NAMES_ASCII)
+        printf("%s: %c", file, (char)(32 + best[0]));
+    else
+        printf("%s: %d", file, best[0]);
     const char *unit = cfg->loss.kind == NN_LOSS_CROSS_ENTROPY ? "p" : "distance";
     for (int r = 0; r < 3 && best[r] >= 0; r++)
-        printf("%s %d (%s %.3f)", r ? "," : "  top:", best[r], unit, y[best[r]]);
+        printf("%s %s (%s %.3f)", r ? "," : "  top:", class_name(&cfg->data, best[r], name,
+               sizeof name), unit, y[best[r]]);
     printf("\n");
     return NN_OK;
 }
@@ -387,7 +456,7 @@ static int cmd_predict(const nn_doc *doc, const nn_registry *reg, const options 
 {
     nn_error err = {0};
     if (!o->n_files) {
-        fprintf(stderr, "nnrun: predict needs image files (PGM)\n");
+        fprintf(stderr, "nnrun: predict needs image files (PNG or PGM)\n");
         return EXIT_INPUT;
     }
     nn_graph *g = NULL;

@@ -28,7 +28,11 @@ typedef struct nn_data_cfg {
     long pad;
     float lo, hi;                /* byte 0 -> lo, 255 -> hi */
     long classes;
+    int class_names;             /* how classes are shown: NN_CLASS_NAMES_* */
 } nn_data_cfg;
+
+/* data: class_names: index (class k shown as k) or ascii (class k is the character 32 + k). */
+enum { NN_CLASS_NAMES_INDEX, NN_CLASS_NAMES_ASCII };
 
 typedef struct nn_train_cfg {
     long epochs, batch;

@@ -48,7 +48,9 @@ static int read_range(const nn_node *data, nn_data_cfg *d, nn_error *err)
 
 static int read_data(const nn_node *root, nn_data_cfg *d, nn_error *err)
 {
-    static const char *const keys[] = {"train", "test", "pad", "range", "classes", NULL};
+    static const char *const keys[] = {"train", "test", "pad", "range", "classes",
+                                       "class_names", NULL};
+    static const char *const class_names[] = {"index", "ascii", NULL};
     memset(d, 0, sizeof *d);
     d->classes = 10;
     d->lo = -0.1f;
@@ -67,6 +69,12 @@ static int read_data(const nn_node *root, nn_data_cfg *d, nn_error *err)
         rc = nn_map_long(data, "classes", 0, 10, 2, 256, "data", &d->classes, err);
     if (!rc)
         rc = read_range(data, d, err);
+    if (!rc)
+        rc = nn_map_choice(data, "class_names", 0, NN_CLASS_NAMES_INDEX, class_names, "data",
+                           &d->class_names, err);
+    if (!rc && d->class_names == NN_CLASS_NAMES_ASCII && d->classes > 95)
+        rc = nn_node_error(err, NN_E_CONFIG, nn_node_get(data, "classes"),
+                           "data: class_names 'ascii' names 95 classes, not %ld", d->classes);
     return rc;
 }
 

@@ -1,6 +1,8 @@
 /* rbf: Euclidean radial basis function units, y_i = sum_j (x_j - w_ij)^2 (LeNet-5's output).
  * The prototypes w are fixed by default, taken from 7x12 bitmaps of the characters
- * (prototypes: digits_7x12) or drawn at random as +-1 (prototypes: random);
+ * (prototypes: digits_7x12, the ten digits; ascii_7x12, the 95 printable ASCII characters of
+ * layers/glyphs_ascii.txt, unit k for the character 32 + k; {file: PATH}, a glyph file of the same
+ * form, units in file order) or drawn at random as +-1 (prototypes: random);
  * `trainable: true` makes them parameters. Layout: [units][inputs]. */
 #include <stdio.h>
 #include <string.h>
@@ -8,14 +10,44 @@
 #include "glyphs.h"
 #include "layer.h"
 
-enum { PROTO_DIGITS, PROTO_RANDOM };
+enum { PROTO_DIGITS, PROTO_ASCII, PROTO_RANDOM, PROTO_FILE };
 
 typedef struct rbf {
     int units, n_in, trainable, proto;
+    nn_glyph_set *glyphs; /* ascii_7x12 and file prototypes */
 } rbf;
 
 static const char *const rbf_keys[] = {"units", "prototypes", "trainable", NULL};
-static const char *const proto_names[] = {"digits_7x12", "random", NULL};
+static const char *const proto_names[] = {"digits_7x12", "ascii_7x12", "random", NULL};
+
+static int read_prototypes(nn_layer *l, rbf *r, const nn_node *cfg, const char *what,
+                           nn_error *err)
+{
+    const nn_node *p = nn_node_get(cfg, "prototypes");
+    if (!p || p->kind != NN_NODE_MAP)
+        return nn_map_choice(cfg, "prototypes", 0, PROTO_DIGITS, proto_names, what, &r->proto,
+                             err);
+    static const char *const file_keys[] = {"file", NULL};
+    char pw[128];
+    snprintf(pw, sizeof pw, "%s: key 'prototypes'", what);
+    const char *path;
+    int rc = nn_node_check_keys(p, file_keys, pw, err);
+    if (!rc)
+        rc = nn_map_string(p, "file", 1, NULL, pw, &path, err);
+    if (rc)
+        return rc;
+    r->proto = PROTO_FILE;
+    r->glyphs = nn_layer_alloc(l, sizeof *r->glyphs);
+    if (!r->glyphs)
+        return nn_error_set(err, NN_E_NOMEM, "out of memory");
+    rc = nn_glyph_set_load(path, r->glyphs, err);
+    if (rc) {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        return nn_node_error(err, rc, nn_node_get(p, "file"), "%s: %s", pw, msg);
+    }
+    return NN_OK;
+}
 
 static int rbf_configure(nn_layer *l, const nn_node *cfg, nn_error *err)
 {
@@ -27,16 +59,26 @@ static int rbf_configure(nn_layer *l, const nn_node *cfg, nn_error *err)
     long units;
     int rc = nn_map_long(cfg, "units", 1, 0, 1, 1 << 16, what, &units, err);
     if (!rc)
-        rc = nn_map_choice(cfg, "prototypes", 0, PROTO_DIGITS, proto_names, what, &r->proto, err);
+        rc = read_prototypes(l, r, cfg, what, err);
     if (!rc)
         rc = nn_map_bool(cfg, "trainable", 0, 0, what, &r->trainable, err);
+    if (!rc && r->proto == PROTO_ASCII) {
+        r->glyphs = nn_layer_alloc(l, sizeof *r->glyphs);
+        rc = r->glyphs ? nn_glyph_set_ascii(r->glyphs, err)
+                       : nn_error_set(err, NN_E_NOMEM, "out of memory");
+    }
     if (rc)
         return rc;
     r->units = (int)units;
-    if (r->proto == PROTO_DIGITS && r->units > 10)
+    int have = r->proto == PROTO_DIGITS ? 10 : r->glyphs ? r->glyphs->n : r->units;
+    if (r->units > have) {
+        const nn_node *p = nn_node_get(cfg, "prototypes");
+        const char *name = r->proto == PROTO_FILE ? nn_node_get(p, "file")->value
+                                                  : proto_names[r->proto];
         return nn_node_error(err, NN_E_CONFIG, nn_node_get(cfg, "units"),
-                             "%s: prototypes 'digits_7x12' has 10 characters, %d units asked",
-                             what, r->units);
+                             "%s: prototypes '%s' has %d characters, %d units asked", what, name,
+                             have, r->units);
+    }
     l->priv = r;
     return NN_OK;
 }
@@ -45,10 +87,11 @@ static int rbf_infer(nn_layer *l, nn_layer_plan *plan, nn_error *err)
 {
     rbf *r = l->priv;
     size_t n_in = nn_shape_size(l->in[0]);
-    if (r->proto == PROTO_DIGITS && n_in != NN_GLYPH_W * NN_GLYPH_H)
+    if (r->proto != PROTO_RANDOM && n_in != NN_GLYPH_W * NN_GLYPH_H)
         return nn_layer_error(l, err, NN_E_SHAPE,
-                              "prototypes 'digits_7x12' have %d values (7x12) but the input from "
+                              "prototypes '%s' have %d values (7x12) but the input from "
                               "layer '%s' has %zu",
+                              r->proto == PROTO_FILE ? "file" : proto_names[r->proto],
                               NN_GLYPH_W * NN_GLYPH_H, l->in_names[0], n_in);
     if (n_in * (size_t)r->units > ((size_t)1 << 28))
         return nn_layer_error(l, err, NN_E_SHAPE, "too many prototype values");
@@ -73,6 +116,9 @@ static void rbf_init(const nn_layer *l, float *params, float *fixed, nn_rng *rng
             for (int y = 0; y < NN_GLYPH_H; y++)
                 for (int x = 0; x < NN_GLYPH_W; x++)
                     row[y * NN_GLYPH_W + x] = g[y][x] == '#' ? 1.0f : -1.0f;
+        } else if (r->glyphs) {
+            for (int j = 0; j < r->n_in; j++)
+                row[j] = r->glyphs->ink[u][j] ? 1.0f : -1.0f;
         } else {
             for (int j = 0; j < r->n_in; j++)
                 row[j] = nn_rng_below(rng, 2) ? 1.0f : -1.0f;
@@ -155,7 +201,7 @@ static void rbf_hdiag(const nn_layer *l, const nn_pass *p)
 const nn_layer_ops nn_layer_rbf = {
     .type = "rbf",
     .doc = "Euclidean RBF output units y_i = sum_j (x_j - w_ij)^2: units, prototypes "
-           "(digits_7x12 | random), trainable (false)",
+           "(digits_7x12 | ascii_7x12 | random | {file: PATH}), trainable (false)",
     .keys = rbf_keys,
     .min_inputs = 1,
     .max_inputs = 1,

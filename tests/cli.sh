@@ -77,10 +77,39 @@ expect_exit 0 "predict" -- "$nnrun" configs/lenet5.yaml predict --weights "$tmp/
 expect_in "$out" "seven.pgm: " "predict output"
 expect_in "$out" "top: " "predict ranks classes"
 printf 'P5\n10 10\n255\n' > "$tmp/small.pgm"; head -c 100 /dev/zero >> "$tmp/small.pgm"
-expect_exit 2 "predict wrong size" -- "$nnrun" configs/lenet5.yaml predict --weights "$tmp/r1/last.ckpt" "$tmp/small.pgm"
-expect_in "$errout" "image is 10x10, expected 28x28 (or 32x32)" "wrong size message"
+expect_exit 0 "predict another size" -- "$nnrun" configs/lenet5.yaml predict --weights "$tmp/r1/last.ckpt" "$tmp/small.pgm"
+expect_in "$out" "small.pgm: " "another size is scaled"
 echo "not an image" > "$tmp/text.pgm"
-expect_exit 2 "predict not a PGM" -- "$nnrun" configs/lenet5.yaml predict --weights "$tmp/r1/last.ckpt" "$tmp/text.pgm"
+expect_exit 2 "predict not an image" -- "$nnrun" configs/lenet5.yaml predict --weights "$tmp/r1/last.ckpt" "$tmp/text.pgm"
+expect_in "$errout" "text.pgm: not a PNG or PGM image" "not an image message"
+
+# Printed characters: the generator's errors, a small set, a short run, test and predict.
+printed=${nnrun%nnrun}nnrun-printed
+F=/usr/share/fonts/truetype
+printf 'train /nowhere/Gone.ttf\ntest %s/freefont/FreeSerif.ttf\n' "$F" > "$tmp/fonts-bad.txt"
+expect_exit 2 "printed: missing font" -- "$printed" generate --fonts "$tmp/fonts-bad.txt" --out "$tmp/pr0"
+expect_in "$errout" "fonts-bad.txt:1: /nowhere/Gone.ttf: no such font file" "missing font message"
+printf 'train %s/dejavu/DejaVuSans.ttf\ntset %s/freefont/FreeSerif.ttf\n' "$F" "$F" > "$tmp/fonts-typo.txt"
+expect_exit 2 "printed: bad list line" -- "$printed" generate --fonts "$tmp/fonts-typo.txt" --out "$tmp/pr0"
+expect_in "$errout" "fonts-typo.txt:2:1: expected 'train PATH' or 'test PATH', got 'tset'" "list line message"
+expect_exit 2 "printed: missing list" -- "$printed" generate --fonts "$tmp/none.txt"
+expect_in "$errout" "none.txt: no such file" "missing list message"
+printf 'train %s/dejavu/DejaVuSans.ttf\ntrain %s/liberation2/LiberationSerif-Regular.ttf\ntest %s/freefont/FreeSans.ttf\n' "$F" "$F" "$F" > "$tmp/fonts.txt"
+expect_exit 0 "printed: generate" -- "$printed" generate --fonts "$tmp/fonts.txt" --out "$tmp/pr" --train-per-char 2 --test-per-char 1
+expect_in "$out" "380 training images from 2 fonts, 95 test images from 1 other fonts" "generate counts"
+expect_exit 0 "printed: sheet" -- "$printed" sheet "$tmp/sheet.png" --from "$tmp/pr" --cols 8 --rows 2
+[ "$(head -c 4 "$tmp/sheet.png" | tail -c 3)" = PNG ] && ok || bad "sheet is not a PNG"
+ps="--set data.train.images=$tmp/pr/train-images-idx3-ubyte --set data.train.labels=$tmp/pr/train-labels-idx1-ubyte --set data.test.images=$tmp/pr/test-images-idx3-ubyte --set data.test.labels=$tmp/pr/test-labels-idx1-ubyte"
+expect_exit 0 "printed: train" -- "$nnrun" configs/lenet5-printed.yaml train $ps --epochs 1 --run-dir "$tmp/rp"
+expect_exit 0 "printed: test" -- "$nnrun" configs/lenet5-printed.yaml test $ps --weights "$tmp/rp/last.ckpt"
+expect_in "$out" "of 95 images misclassified" "printed test output"
+expect_in "$out" "confused pairs (true -> predicted" "confused pairs listed"
+expect_exit 0 "printed: render" -- "$printed" render "$F/freefont/FreeSans.ttf" A "$tmp/A.png" --size 96 --plain --invert
+expect_exit 0 "printed: predict a PNG" -- "$nnrun" configs/lenet5-printed.yaml predict $ps --weights "$tmp/rp/last.ckpt" --invert "$tmp/A.png"
+expect_in "$out" "A.png: " "predict names the file"
+expect_in "$out" "  top: '" "predict shows characters"
+expect_exit 2 "printed: predict a missing PNG" -- "$nnrun" configs/lenet5-printed.yaml predict --weights "$tmp/rp/last.ckpt" "$tmp/none.png"
+expect_in "$errout" "none.png: no such file" "missing image message"
 
 # Corrupt and foreign checkpoints are refused with the reason.
 cp "$tmp/r1/last.ckpt" "$tmp/corrupt.ckpt"

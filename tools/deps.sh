@@ -2,6 +2,10 @@
 # Installs the Debian packages nnrun needs when any is missing (as root), or says what to install.
 set -eu
 pkgs="make gcc g++ pkg-config libyaml-dev libopenblas-dev libcriterion-dev zlib1g-dev valgrind"
+# Printed characters: FreeType renders them, libpng reads and writes PNG, and the fonts.
+pkgs="$pkgs libfreetype-dev libpng-dev fonts-dejavu-core fonts-dejavu-extra fonts-freefont-ttf"
+pkgs="$pkgs fonts-urw-base35 fonts-liberation2 fonts-noto-mono fonts-crosextra-carlito"
+pkgs="$pkgs fonts-crosextra-caladea fonts-open-sans fonts-lato fonts-hack fonts-linuxlibertine"
 need=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"

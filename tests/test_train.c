@@ -385,6 +385,9 @@ Test(train, lenet5_learns_mnist_subset, .init = make_tmpdir, .fini = remove_tmpd
 Test(train, lenet5_softmax_learns_mnist_subset, .init = make_tmpdir, .fini = remove_tmpdir,
      .timeout = 120)
 {
-    double e = train_and_test("configs/lenet5-softmax.yaml", NULL, 4, 2000, 1000);
+    /* The config's mu (0.1) starts slowly: it needs more than 8,000 steps to leave the first
+     * plateau, which a full pass gives and this short run does not; 0.02 starts fast. */
+    static const char *const sets[] = {"train.optimizer.mu=0.02", NULL};
+    double e = train_and_test("configs/lenet5-softmax.yaml", sets, 4, 2000, 1000);
     cr_assert_leq(e, NN_TEST_SOFTMAX_SUBSET_ERROR, "test error %.2f%%", 100 * e);
 }

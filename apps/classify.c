@@ -1,8 +1,8 @@
 /* classify: the digit in each image, by a trained net.
  *
- *   classify CONFIG WEIGHTS IMAGE.pgm...     e.g. classify configs/lenet5.yaml last.ckpt 7.pgm
+ *   classify CONFIG WEIGHTS IMAGE...     e.g. classify configs/lenet5.yaml last.ckpt 7.pgm
  *
- * Images are PGM (binary or ASCII; nn_pgm_load), 28x28 white ink on black as in MNIST, or of
+ * Images are PNG or PGM (nn_image_load), 28x28 white ink on black as in MNIST, or of
  * the net's input size. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +12,7 @@
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: classify CONFIG WEIGHTS IMAGE.pgm...\n");
+        fprintf(stderr, "usage: classify CONFIG WEIGHTS IMAGE...\n");
         return 2;
     }
     nn_error err = {0};
@@ -29,12 +29,11 @@ int main(int argc, char **argv)
     if (!rc && !(x = malloc(sizeof *x * in * n)))
         rc = nn_error_set(&err, NN_E_NOMEM, "out of memory");
     for (int i = 0; !rc && i < n; i++) {
-        int w, h;
-        uint8_t *pixels;
-        rc = nn_pgm_load(argv[3 + i], &w, &h, &pixels, &err);
+        nn_image im;
+        rc = nn_image_load(argv[3 + i], &im, &err);
         if (!rc) {
-            rc = nn_net_image_to_input(net, pixels, w, h, x + i * in, &err);
-            free(pixels);
+            rc = nn_net_image_to_input(net, im.px, im.w, im.h, x + i * in, &err);
+            nn_image_free(&im);
             if (rc)
                 nn_error_prefix(&err, "%s", argv[3 + i]);
         }

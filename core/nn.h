@@ -98,6 +98,8 @@
  *   graph.h       nn_graph: build from a config tree, forward, backward, the parameter block
  *   loss.h optim.h activation.h   losses, optimizers (SGD, SDLM), activations
  *   data.h        IDX datasets (raw or gzip) and PGM images
+ *   image.h       PNG and PGM images as 8-bit grey (nn_image_load), fitting one to a cell
+ *   printed.h     rendering characters with FreeType, for printed-character data sets
  *   checkpoint.h  the checkpoint format (weights, optimizer state, RNG), atomic writes
  *   train.h       the config's data:/train: sections and the file-based training loop that
  *                 `nnrun train` runs (nn_trainer)
@@ -115,7 +117,9 @@
 #include "data.h"
 #include "error.h"
 #include "graph.h"
+#include "image.h"
 #include "layer.h"
+#include "printed.h"
 #include "train.h"
 
 #ifdef __cplusplus

@@ -121,7 +121,9 @@ check "valgrind C++" -- "${vg[@]}" "$tmp/cxx"
 # The man page renders and names every command and option of `nnrun --help`.
 MANWIDTH=100 man -l "$prefix/share/man/man1/nnrun.1" >"$tmp/man.txt" 2>/dev/null && ok || bad "man"
 "$prefix/bin/nnrun" --help >"$tmp/help.txt"
-for word in $(grep -o -- '--[a-z-]*' "$tmp/help.txt" | sort -u) summary train test predict layers; do
+commands=$(sed -n '/^commands:/,/^options:/{/^  [a-z]/s/^  \([a-z]*\).*/\1/p}' "$tmp/help.txt")
+[ -n "$commands" ] && ok || bad "no commands found in nnrun --help"
+for word in $(grep -o -- '--[a-z-]*' "$tmp/help.txt" | sort -u) $commands; do
     grep -q -- "$word" "$tmp/man.txt" && ok || bad "the man page does not mention $word"
 done
 

@@ -213,6 +213,28 @@ expect_in "$out" "final test error" "resumed run finishes"
 cmp -s "$tmp/kr-ref/last.ckpt" "$tmp/kr/last.ckpt" && ok || bad "killed and resumed run differs from the uninterrupted one"
 echo "cli: kill and resume: $kills SIGKILLs, $loads checkpoints left behind all load, final checkpoint identical"
 
+# NaN/Inf: a run that diverges stops with exit 3, names the epoch, step and layer, and leaves the
+# last good checkpoint as it was.
+cat > "$tmp/diverge.yaml" <<EOF
+name: diverge
+input: [1, 28, 28]
+layers:
+  - {name: h, type: dense, units: 32}
+  - {name: out, type: dense, units: 10, activation: softmax}
+data:
+  train: {images: data/mnist/train-images-idx3-ubyte, labels: data/mnist/train-labels-idx1-ubyte}
+  test: {images: data/mnist/t10k-images-idx3-ubyte, labels: data/mnist/t10k-labels-idx1-ubyte}
+train: {loss: cross_entropy, optimizer: sgd, lr: 0.001}
+EOF
+expect_exit 0 "one good epoch" -- "$nnrun" "$tmp/diverge.yaml" train --epochs 1 --limit-train 200 --limit-test 10 --run-dir "$tmp/dv"
+cp "$tmp/dv/last.ckpt" "$tmp/good.ckpt"
+expect_exit 3 "diverging run" -- "$nnrun" "$tmp/diverge.yaml" train --epochs 3 --limit-train 200 --limit-test 10 --run-dir "$tmp/dv" --resume --set train.lr=100
+expect_in "$errout" "epoch 2, step " "divergence names the epoch and step"
+expect_in "$errout" "layer '" "divergence names the layer"
+expect_in "$errout" "the last checkpoint is kept" "divergence keeps the checkpoint"
+cmp -s "$tmp/good.ckpt" "$tmp/dv/last.ckpt" && ok || bad "a diverged run replaced the last good checkpoint"
+expect_exit 0 "the kept checkpoint loads" -- "$nnrun" "$tmp/diverge.yaml" test --weights "$tmp/dv/last.ckpt" --limit-test 10
+
 # valgrind: a short training run with no memory errors and no leaks.
 if command -v valgrind >/dev/null; then
     expect_exit 0 "valgrind train" -- valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \

@@ -103,7 +103,7 @@ $(B)/fuzz/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/fuzz_file.o $(B)/libn
 
 # Every committed seed and every past crash through each target, in the current build.
 fuzz-replay: $(FUZZ_TARGETS:%=$(B)/fuzz/replay_%)
-	$(foreach t,$(FUZZ_TARGETS),$(SAN_ENV) $(B)/fuzz/replay_$(t) $(call fuzz_seeds,$(t)) &&) true
+	@$(foreach t,$(FUZZ_TARGETS),$(SAN_ENV) $(B)/fuzz/replay_$(t) $(call fuzz_seeds,$(t)) &&) true
 
 # The unit suite and the fuzz regression inputs built with AddressSanitizer and UBSan.
 check-asan: data
@@ -118,7 +118,6 @@ fuzz:
 	$(MAKE) --no-print-directory B=build-fuzz CC=$(SAN_CC) CFLAGS="$(FUZZ_CFLAGS)" $(FUZZ_TARGETS:%=build-fuzz/fuzz/fuzz_%)
 	@for t in $(FUZZ_TARGETS); do \
 	    mkdir -p build-fuzz/corpus/$$t; \
-	    echo "fuzz $$t: $(FUZZ_TIME) s"; \
 	    seeds="tests/fuzz/corpus/$$t tests/fuzz/regress/$$t"; \
 	    dict=; [ -f tests/fuzz/$$t.dict ] && dict=-dict=tests/fuzz/$$t.dict; \
 	    [ $$t = config ] && seeds="$$seeds configs tests/fixtures/graph tests/fixtures/config"; \
@@ -126,7 +125,8 @@ fuzz:
 	        -print_final_stats=1 -artifact_prefix=build-fuzz/crash-$$t- \
 	        build-fuzz/corpus/$$t $$seeds > build-fuzz/$$t.log 2>&1 \
 	        || { tail -60 build-fuzz/$$t.log; exit 1; }; \
-	    grep -h 'stat::number_of_executed_units\|stat::peak_rss_mb' build-fuzz/$$t.log; \
+	    echo "fuzz $$t: $(FUZZ_TIME) s, $$(sed -n 's/^stat::number_of_executed_units: *//p' \
+	        build-fuzz/$$t.log) executions, no crash"; \
 	done
 
 # The short run `make test` does.

@@ -74,7 +74,8 @@ static long run_path(const char *path)
         snprintf(names[n++], len, "%s/%s", path, e->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, by_name);
+    if (n > 1)
+        qsort(names, n, sizeof *names, by_name);
     long count = 0;
     for (size_t i = 0; i < n; i++) {
         count += run_path(names[i]);

@@ -211,7 +211,7 @@ resume=(); [ -s "$tmp/kr/last.ckpt" ] && resume=(--resume)
 expect_exit 0 "run resumed after the kills" -- "$nnrun" "${kr_args[@]}" --run-dir "$tmp/kr" "${resume[@]}"
 expect_in "$out" "final test error" "resumed run finishes"
 cmp -s "$tmp/kr-ref/last.ckpt" "$tmp/kr/last.ckpt" && ok || bad "killed and resumed run differs from the uninterrupted one"
-echo "cli: kill and resume: $kills SIGKILLs, $loads checkpoints left behind all load, final checkpoint identical"
+echo "cli: kill and resume: 8 runs, $kills ended by SIGKILL, a checkpoint left after $loads, all load; final checkpoint identical to the uninterrupted run"
 
 # NaN/Inf: a run that diverges stops with exit 3, names the epoch, step and layer, and leaves the
 # last good checkpoint as it was.

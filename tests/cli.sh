@@ -90,6 +90,8 @@ expect_in "$errout" "--set train.schedule=[[1, 0.1]" "--set syntax names the ove
 expect_in "$errout" "YAML syntax error" "--set syntax message"
 expect_exit 2 "--set shape" -- "$nnrun" configs/lenet5.yaml summary --set layers.c5.kernel=6
 expect_in "$errout" "layer 'c5': kernel 6x6 is larger than its input 5x5" "--set shape message"
+expect_exit 2 "--set batch too large for memory" -- "$nnrun" configs/lenet5.yaml summary --set train.batch=65536
+expect_in "$errout" "for batch 65536 (parameters, activations, gradients, workspace), more than the limit of 4096 MiB" "batch memory message"
 expect_exit 2 "--set bytes" -- "$nnrun" configs/lenet5.yaml summary --set "$(printf 'train.\377=1')"
 expect_in "$errout" "the path holds control characters or bytes that are not UTF-8" "--set bytes message"
 expect_exit 2 "missing config" -- "$nnrun" configs/nope.yaml summary

@@ -287,3 +287,27 @@ Test(graph, bad_config_fixtures_give_exact_messages)
     closedir(d);
     cr_assert_geq(n, 30, "only %d fixtures found", n);
 }
+
+/* A larger batch that would pass NN_GRAPH_MAX_BYTES is refused before any allocation, and the
+ * graph keeps its buffers for the batch it had. */
+Test(graph, memory_limit_refuses_a_batch_and_keeps_the_old_one)
+{
+    nn_graph *g = build_file("configs/lenet5.yaml");
+    nn_error err = {0};
+    cr_assert_eq(nn_graph_set_max_batch(g, 8, &err), NN_OK, "%s", err.msg);
+    cr_assert_eq(nn_graph_set_max_batch(g, 65536, &err), NN_E_SHAPE);
+    cr_assert(strncmp(err.msg, "the graph needs ", 16) == 0, "%s", err.msg);
+    cr_assert(strstr(err.msg, " MiB for batch 65536 (parameters, activations, gradients, "
+                              "workspace), more than the limit of 4096 MiB"), "%s", err.msg);
+    cr_assert_eq(nn_graph_max_batch(g), 8);
+    nn_rng rng;
+    nn_rng_seed(&rng, 3);
+    nn_graph_init(g, &rng);
+    float *x = nn_graph_input(g);
+    for (size_t i = 0; i < 8 * nn_shape_size(nn_graph_input_shape(g)); i++)
+        x[i] = (float)(i % 11) / 11.0f;
+    const float *y = nn_graph_forward(g, 8);
+    for (int i = 0; i < 8 * 10; i++)
+        cr_assert(isfinite(y[i]), "output %d is %g", i, y[i]);
+    nn_graph_free(g);
+}

@@ -66,7 +66,7 @@ train: all data
 	bin/nnrun configs/lenet5.yaml train
 
 clean:
-	rm -rf $(B) bin
+	rm -rf $(B) bin build-asan build-fuzz
 
 # ---- Sanitizers and fuzzing -------------------------------------------------------------------
 # clang 14 with Debian's libclang-rt-14-dev (the libFuzzer, ASan and UBSan runtimes). Each kind

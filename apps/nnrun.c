@@ -511,9 +511,11 @@ int main(int argc, char **argv)
     } else if (!strcmp(o.command, "summary")) {
         nn_graph *g = NULL;
         nn_train_cfg cfg;
-        rc = nn_graph_build(nn_doc_root(doc), reg, 1, &g, &err);
+        /* built for train.batch, so that a graph too large for that batch is refused here as
+         * `train` would refuse it */
+        rc = nn_train_cfg_read(nn_doc_root(doc), &cfg, &err);
         if (!rc)
-            rc = nn_train_cfg_read(nn_doc_root(doc), &cfg, &err);
+            rc = nn_graph_build(nn_doc_root(doc), reg, (int)cfg.batch, &g, &err);
         if (!rc)
             rc = nn_train_cfg_check_graph(&cfg, g, &err);
         if (rc)

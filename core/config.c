@@ -769,6 +769,43 @@ static int has_double_dot(const char *s, size_t len)
     return 0;
 }
 
+/* Length of the UTF-8 sequence at s (at most n bytes), or 0 if it is not one (overlong forms,
+ * surrogates and code points past U+10FFFF are refused, as libyaml refuses them). */
+static size_t utf8_sequence(const unsigned char *s, size_t n)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t len = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC0 ? 2 : 0;
+    if (len == 0 || len > n || s[0] > 0xF4)
+        return 0;
+    unsigned long cp = s[0] & (0x7Fu >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3Fu);
+    }
+    static const unsigned long least[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < least[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+/* A key made by --set must be text a YAML file could hold: UTF-8 without control characters
+ * (else the run directory's config.yaml could not be written or read back). */
+static int key_text_ok(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        if (p[i] < 0x20 || p[i] == 0x7F)
+            return 0;
+        size_t len = utf8_sequence(p + i, n - i);
+        if (len == 0)
+            return 0;
+        i += len;
+    }
+    return 1;
+}
+
 int nn_doc_set(nn_doc *doc, const char *assignment, nn_error *err)
 {
     if (!doc || !doc->root || !assignment)
@@ -783,6 +820,11 @@ int nn_doc_set(nn_doc *doc, const char *assignment, nn_error *err)
     if (assignment[0] == '.' || eq[-1] == '.' || has_double_dot(assignment, path_len))
         return nn_error_set(err, NN_E_USAGE, "--set %s: empty key in the path '%.*s'", assignment,
                             (int)path_len, assignment);
+    if (!key_text_ok(assignment, path_len)) {
+        char shown[64];
+        return nn_error_set(err, NN_E_USAGE, "--set %s: the path holds control characters or "
+                            "bytes that are not UTF-8", excerpt(assignment, shown, sizeof shown));
+    }
     char *path = malloc(path_len + 1);
     if (!path)
         return out_of_memory(err, "--set");

@@ -293,6 +293,11 @@ static int read_input_shape(const nn_node *root, nn_shape *s, nn_error *err)
         if (rc)
             return rc;
     }
+    size_t values = (size_t)v[0] * (size_t)v[1] * (size_t)v[2];
+    if (values > NN_MAX_VALUES)
+        return nn_node_error(err, NN_E_CONFIG, in,
+                             "key 'input': %ldx%ldx%ld is %zu values, at most %zu", v[0], v[1],
+                             v[2], values, (size_t)NN_MAX_VALUES);
     s->c = (int)v[0];
     s->h = (int)v[1];
     s->w = (int)v[2];
@@ -327,7 +332,7 @@ static int infer_node(nn_graph *g, node *nd, nn_error *err)
         return rc;
     if (plan->out.c < 1 || plan->out.h < 1 || plan->out.w < 1 || plan->out.c > 1 << 20 ||
         plan->out.h > MAX_DIM || plan->out.w > MAX_DIM ||
-        nn_shape_size(plan->out) > ((size_t)1 << 28))
+        nn_shape_size(plan->out) > NN_MAX_VALUES)
         return nn_layer_error(l, err, NN_E_SHAPE, "output shape %dx%dx%d is out of range",
                               plan->out.c, plan->out.h, plan->out.w);
     if (nd->act == NN_ACT_SOFTMAX && (plan->out.h != 1 || plan->out.w != 1))
@@ -430,15 +435,55 @@ static int build_layers(nn_graph *g, const nn_registry *reg, const nn_node *laye
     return rc;
 }
 
+/* a += b * c, saturating at SIZE_MAX */
+static void add_product(size_t *a, size_t b, size_t c)
+{
+    size_t p = b != 0 && c > SIZE_MAX / b ? SIZE_MAX : b * c;
+    *a = p > SIZE_MAX - *a ? SIZE_MAX : *a + p;
+}
+
+/* Refuses, before anything is allocated, a graph that would need more than NN_GRAPH_MAX_BYTES for
+ * batches of max_batch: parameters with their gradients and up to two optimizer values each,
+ * fixed values, activations and their gradients, the input and its gradient, and workspace. A
+ * config asking for terabytes gets a message, not an allocation the system may grant and then
+ * fail to back. */
+static int check_memory(const nn_graph *g, int max_batch, const nn_node *at, nn_error *err)
+{
+    size_t b = (size_t)max_batch, floats = 0;
+    add_product(&floats, 4, g->n_params);
+    add_product(&floats, 1, g->n_fixed);
+    for (int i = 0; i < g->n; i++)
+        add_product(&floats, 2 * b, g->nodes[i].out_size);
+    add_product(&floats, 2 * b, nn_shape_size(g->input));
+    add_product(&floats, 1, g->work_fixed);
+    add_product(&floats, b, g->work_per_sample);
+    size_t bytes = 0;
+    add_product(&bytes, floats, sizeof(float));
+    if (bytes <= (size_t)NN_GRAPH_MAX_BYTES)
+        return NN_OK;
+    char need[64];
+    if (bytes == SIZE_MAX)
+        snprintf(need, sizeof need, "more than %zu GiB", SIZE_MAX >> 30);
+    else
+        snprintf(need, sizeof need, "%.0f MiB", (double)bytes / (1 << 20));
+    const char *fmt = "the graph needs %s for batch %d (parameters, activations, gradients, "
+                      "workspace), more than the limit of %.0f MiB";
+    double limit = (double)NN_GRAPH_MAX_BYTES / (1 << 20);
+    if (at)
+        return nn_node_error(err, NN_E_SHAPE, at, fmt, need, max_batch, limit);
+    return nn_error_set(err, NN_E_SHAPE, fmt, need, max_batch, limit);
+}
+
 static int alloc_batch_buffers(nn_graph *g, int max_batch, nn_error *err)
 {
+    int rc = check_memory(g, max_batch, NULL, err);
+    if (rc)
+        return rc;
     size_t total = 0;
     for (int i = 0; i < g->n; i++)
         total += 2 * g->nodes[i].out_size;
     size_t in_size = nn_shape_size(g->input);
     size_t b = (size_t)max_batch;
-    if (total > (SIZE_MAX / sizeof(float)) / b / 2)
-        return nn_error_set(err, NN_E_NOMEM, "activations for batch %d are too large", max_batch);
     float *acts = malloc(total * b * sizeof(float));
     float *x = malloc(in_size * b * sizeof(float));
     float *xgrad = malloc(in_size * b * sizeof(float));
@@ -505,6 +550,8 @@ int nn_graph_build(const nn_node *root, const nn_registry *reg, int max_batch, n
                            MAX_LAYERS);
     if (!rc)
         rc = build_layers(g, reg, layers, err);
+    if (!rc)
+        rc = check_memory(g, max_batch, layers, err);
     if (!rc) {
         g->params = nn_arena_alloc(g->arena, sizeof(float) * (g->n_params + 1));
         g->grads = nn_arena_alloc(g->arena, sizeof(float) * (g->n_params + 1));

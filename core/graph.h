@@ -17,6 +17,13 @@ extern "C" {
 
 typedef struct nn_graph nn_graph;
 
+/* A graph that would need more memory than this for its largest batch (parameters, gradients,
+ * optimizer state, activations, workspace) is refused when built, before anything is allocated.
+ * A build may set it lower (the fuzz build does, to stay inside the fuzzer's memory limit). */
+#ifndef NN_GRAPH_MAX_BYTES
+#define NN_GRAPH_MAX_BYTES ((size_t)4 << 30)
+#endif
+
 typedef struct nn_layer_info {
     const char *name, *type;
     nn_shape in, out;          /* in: the first input's shape */

@@ -20,8 +20,11 @@ int nn_image_load(const char *path, nn_image *out, nn_error *err)
                             path, strerror(errno));
     uint8_t head[8] = {0};
     size_t got = fread(head, 1, sizeof head, f);
+    int unreadable = ferror(f);
     fclose(f);
-    if (got >= 2 && head[0] == 'P' && (head[1] == '2' || head[1] == '5'))
+    /* Netpbm files (P1..P7) and what cannot be read (a directory) get the PGM reader's more
+     * precise messages. */
+    if (unreadable || (got >= 2 && head[0] == 'P' && head[1] >= '1' && head[1] <= '7'))
         return nn_pgm_load(path, &out->w, &out->h, &out->px, err);
     if (got < 8 || png_sig_cmp(head, 0, 8) != 0)
         return nn_error_set(err, NN_E_DATA, "%s: not a PNG or PGM image", path);

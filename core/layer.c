@@ -106,9 +106,22 @@ int nn_conv_geom_infer(const nn_layer *l, nn_conv_geom *g, nn_error *err)
                               "kernel %dx%d is larger than its input %dx%d (padded by %d) from "
                               "layer '%s'",
                               g->k, g->k, in.h, in.w, g->pad, l->in_names[0]);
-    g->oh = (span_h - g->k) / g->stride + 1;
-    g->ow = (span_w - g->k) / g->stride + 1;
-    g->positions = g->oh * g->ow;
+    /* Bounded here, before any int product: positions, and in.c * k * k (the rows of im2col),
+     * feed int sizes of the gemm calls. */
+    long oh = (span_h - g->k) / g->stride + 1, ow = (span_w - g->k) / g->stride + 1;
+    if ((size_t)oh * (size_t)ow > NN_MAX_VALUES)
+        return nn_layer_error(l, err, NN_E_SHAPE,
+                              "output %ldx%ld is too large (at most %zu positions)", oh, ow,
+                              (size_t)NN_MAX_VALUES);
+    size_t rows = (size_t)in.c * (size_t)g->k * (size_t)g->k;
+    if (rows > NN_MAX_VALUES)
+        return nn_layer_error(l, err, NN_E_SHAPE,
+                              "kernel %dx%d over %d input maps is %zu values per position, at "
+                              "most %zu",
+                              g->k, g->k, in.c, rows, (size_t)NN_MAX_VALUES);
+    g->oh = (int)oh;
+    g->ow = (int)ow;
+    g->positions = (int)(oh * ow);
     return NN_OK;
 }
 

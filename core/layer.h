@@ -30,6 +30,9 @@ extern "C" {
 #endif
 
 #define NN_MAX_INPUTS 16
+/* The most values one tensor (a layer's output, the input, an im2col row) may hold: 2^28, so
+ * that sizes stay well inside int for BLAS. */
+#define NN_MAX_VALUES ((size_t)1 << 28)
 
 typedef struct nn_shape {
     int c, h, w;

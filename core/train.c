@@ -114,8 +114,12 @@ static int setup(nn_trainer *t, const nn_doc *doc, const nn_registry *reg,
         t->cfg.epochs = o->epochs;
     if (o->have_seed)
         t->cfg.seed = o->seed;
-    int mb = t->cfg.batch > EVAL_BATCH ? (int)t->cfg.batch : EVAL_BATCH;
-    rc = nn_graph_build(root, reg, mb, &t->g, err);
+    /* Built for the training batch, so that a graph too large for memory is reported for the
+     * batch the config asks for; evaluation then runs EVAL_BATCH samples at a time if that fits,
+     * else in training-sized batches. */
+    rc = nn_graph_build(root, reg, (int)t->cfg.batch, &t->g, err);
+    if (!rc && t->cfg.batch < EVAL_BATCH)
+        (void)nn_graph_set_max_batch(t->g, EVAL_BATCH, NULL);
     if (!rc)
         rc = nn_train_cfg_check_graph(&t->cfg, t->g, err);
     if (!rc)

@@ -4,6 +4,7 @@
  * its contribution to every output map that uses it. Layout: for m = 0..in_maps-1, for each
  * output map o listing m (ascending o), a k x k kernel; then one bias per output map. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "blas.h"
@@ -22,7 +23,11 @@ typedef struct sparse {
 
 static const char *const sparse_keys[] = {"maps", "kernel", "table", "stride", "padding", NULL};
 
-static int read_row(nn_layer *l, sparse *s, const nn_node *row, int o, nn_error *err)
+#define TABLE_MAX_MAP 65535
+
+/* seen: TABLE_MAX_MAP + 1 flags, all clear on entry and on return. */
+static int read_row(nn_layer *l, sparse *s, const nn_node *row, int o, unsigned char *seen,
+                    nn_error *err)
 {
     if (row->kind != NN_NODE_SEQ)
         return nn_node_error(err, NN_E_CONFIG, row,
@@ -34,21 +39,27 @@ static int read_row(nn_layer *l, sparse *s, const nn_node *row, int o, nn_error 
                              "layer '%s': table row %d is empty: every output map needs at least "
                              "one input map",
                              l->name, o);
-    for (size_t j = 0; j < row->n; j++) {
+    int rc = NN_OK;
+    size_t j = 0;
+    for (; j < row->n && rc == NN_OK; j++) {
         char what[128];
         snprintf(what, sizeof what, "layer '%s': table row %d", l->name, o);
         long v;
-        int rc = nn_node_long(row->items[j], what, 0, 65535, &v, err);
-        if (rc)
-            return rc;
-        for (size_t q = 0; q < j; q++)
-            if (s->rows[s->row_start[o] + (int)q] == v)
-                return nn_node_error(err, NN_E_CONFIG, row->items[j],
-                                     "layer '%s': table row %d: input map %ld is listed twice",
-                                     l->name, o, v);
-        s->rows[s->row_start[o] + (int)j] = (int)v;
+        rc = nn_node_long(row->items[j], what, 0, TABLE_MAX_MAP, &v, err);
+        if (rc == NN_OK && seen[v])
+            rc = nn_node_error(err, NN_E_CONFIG, row->items[j],
+                               "layer '%s': table row %d: input map %ld is listed twice",
+                               l->name, o, v);
+        if (rc == NN_OK) {
+            seen[v] = 1;
+            s->rows[s->row_start[o] + (int)j] = (int)v;
+        }
     }
-    return NN_OK;
+    /* Clear what this row set (j - 1 entries if it failed, all of them if not). */
+    size_t set = rc == NN_OK ? j : j - 1;
+    for (size_t q = 0; q < set; q++)
+        seen[s->rows[s->row_start[o] + (int)q]] = 0;
+    return rc;
 }
 
 static int read_table(nn_layer *l, sparse *s, const nn_node *t, nn_error *err)
@@ -72,20 +83,24 @@ static int read_table(nn_layer *l, sparse *s, const nn_node *t, nn_error *err)
     s->rows = nn_layer_alloc(l, sizeof(int) * (total + 1));
     if (!s->row_len || !s->row_start || !s->row_line || !s->row_col || !s->rows)
         return nn_error_set(err, NN_E_NOMEM, "out of memory");
-    int start = 0;
-    for (int o = 0; o < s->n_rows; o++) {
+    /* Repeats are found with one flag per possible map, so a long row costs its length, not
+     * its square. */
+    unsigned char *seen = calloc(TABLE_MAX_MAP + 1, 1);
+    if (!seen)
+        return nn_error_set(err, NN_E_NOMEM, "out of memory");
+    int start = 0, rc = NN_OK;
+    for (int o = 0; o < s->n_rows && rc == NN_OK; o++) {
         const nn_node *row = t->items[o];
         s->row_start[o] = start;
         s->row_line[o] = row->line;
         s->row_col[o] = row->col;
-        int rc = read_row(l, s, row, o, err);
-        if (rc)
-            return rc;
+        rc = read_row(l, s, row, o, seen, err);
         s->row_len[o] = (int)row->n;
         start += (int)row->n;
     }
+    free(seen);
     s->n_links = total;
-    return NN_OK;
+    return rc;
 }
 
 static int sparse_configure(nn_layer *l, const nn_node *cfg, nn_error *err)
@@ -114,17 +129,25 @@ static int index_users(nn_layer *l, sparse *s, nn_error *err)
     s->users = nn_layer_alloc(l, sizeof(int) * (s->n_links + 1));
     if (!s->n_users || !s->user_start || !s->users)
         return nn_error_set(err, NN_E_NOMEM, "out of memory");
+    /* A counting sort: count each input map's users, place the starts, then fill in output-map
+     * order, which keeps each list ascending; linear in maps and links. */
+    for (int m = 0; m < s->in_maps; m++)
+        s->n_users[m] = 0;
+    for (size_t i = 0; i < s->n_links; i++)
+        s->n_users[s->rows[i]]++;
     int at = 0;
     for (int m = 0; m < s->in_maps; m++) {
         s->user_start[m] = at;
-        for (int o = 0; o < s->maps; o++)
-            for (int j = 0; j < s->row_len[o]; j++)
-                if (s->rows[s->row_start[o] + j] == m)
-                    s->users[at++] = o;
-        s->n_users[m] = at - s->user_start[m];
+        at += s->n_users[m];
         if (s->n_users[m] > s->max_users)
             s->max_users = s->n_users[m];
+        s->n_users[m] = 0; /* refilled below */
     }
+    for (int o = 0; o < s->maps; o++)
+        for (int j = 0; j < s->row_len[o]; j++) {
+            int m = s->rows[s->row_start[o] + j];
+            s->users[s->user_start[m] + s->n_users[m]++] = o;
+        }
     return NN_OK;
 }
 

@@ -41,6 +41,33 @@ for f in tests/fixtures/graph/*.yaml; do
 done
 [ "$n" -ge 30 ] && ok || bad "only $n fixtures"
 
+# The YAML-level fixtures (syntax, aliases, tags, duplicates, ...) through nnrun: exit 2 and the
+# message, which for these starts right after the file name.
+m=0
+for f in tests/fixtures/config/bad_*.yaml; do
+    want=$(sed -n '1s/^# expect: //p' "$f")
+    expect_exit 2 "$f" -- "$nnrun" "$f" summary
+    [ "$errout" = "nnrun: $f$want" ] && ok || bad "$f: got '$errout', expected 'nnrun: $f$want'"
+    m=$((m + 1))
+done
+[ "$m" -ge 9 ] && ok || bad "only $m YAML fixtures"
+echo "cli: $n config fixtures and $m YAML fixtures give their message with exit code 2"
+
+# Files that are not configs at all: empty, binary, huge, plain text, a directory.
+: > "$tmp/empty.yaml"
+expect_exit 2 "empty config" -- "$nnrun" "$tmp/empty.yaml" summary
+expect_in "$errout" "$tmp/empty.yaml: empty document, expected a YAML mapping" "empty config message"
+expect_exit 2 "binary config" -- "$nnrun" data/mnist/t10k-labels-idx1-ubyte summary
+expect_in "$errout" "data/mnist/t10k-labels-idx1-ubyte: not a text file (contains NUL bytes)" "binary config message"
+head -c 3000000 /dev/zero | tr '\0' '#' > "$tmp/huge.yaml"
+expect_exit 2 "huge config" -- "$nnrun" "$tmp/huge.yaml" summary
+expect_in "$errout" "$tmp/huge.yaml: file is 3000000 bytes, a config is at most 1048576" "huge config message"
+echo "just some words" > "$tmp/words.yaml"
+expect_exit 2 "text config" -- "$nnrun" "$tmp/words.yaml" summary
+expect_in "$errout" "$tmp/words.yaml:1:1: expected a mapping with 'input:' and 'layers:'" "text config message"
+expect_exit 2 "directory as config" -- "$nnrun" "$tmp" summary
+expect_in "$errout" "$tmp: cannot read: Is a directory" "directory config message"
+
 expect_exit 2 "unknown command" -- "$nnrun" configs/lenet5.yaml trian
 expect_in "$errout" "unknown command 'trian'" "unknown command message"
 expect_exit 2 "unknown option" -- "$nnrun" configs/lenet5.yaml train --epoch 3
@@ -52,12 +79,46 @@ expect_exit 2 "bad --set path" -- "$nnrun" configs/lenet5.yaml summary --set lay
 expect_in "$errout" "--set layers.c9.maps=3" "--set path message"
 expect_exit 0 "--set changes the graph" -- "$nnrun" configs/lenet5.yaml summary --set layers.c1.maps=8 --set 'layers.c3.table=[[0],[1],[2],[3],[4],[5],[6],[7],[0],[1],[2],[3],[4],[5],[6],[7]]'
 expect_in "$out" "c1         conv         1x32x32    5x5          8x28x28" "--set maps"
+expect_exit 2 "--set unknown key" -- "$nnrun" configs/lenet5.yaml summary --set layers.c1.kernal=3
+expect_in "$errout" "layer 'c1': unknown key 'kernal' (did you mean 'kernel'?)" "--set unknown key message"
+expect_exit 2 "--set out of range" -- "$nnrun" configs/lenet5.yaml summary --set train.batch=0
+expect_in "$errout" "train: key 'batch': must be between 1 and" "--set range message"
+expect_exit 2 "--set non-finite" -- "$nnrun" configs/lenet5.yaml summary --set train.lr=.nan
+expect_in "$errout" "train: key 'lr': expected a finite number, got '.nan'" "--set non-finite message"
+expect_exit 2 "--set YAML syntax" -- "$nnrun" configs/lenet5.yaml summary --set 'train.schedule=[[1, 0.1]'
+expect_in "$errout" "--set train.schedule=[[1, 0.1]" "--set syntax names the override"
+expect_in "$errout" "YAML syntax error" "--set syntax message"
+expect_exit 2 "--set shape" -- "$nnrun" configs/lenet5.yaml summary --set layers.c5.kernel=6
+expect_in "$errout" "layer 'c5': kernel 6x6 is larger than its input 5x5" "--set shape message"
+expect_exit 2 "--set batch too large for memory" -- "$nnrun" configs/lenet5.yaml summary --set train.batch=65536
+expect_in "$errout" "for batch 65536 (parameters, activations, gradients, workspace), more than the limit of 4096 MiB" "batch memory message"
+expect_exit 2 "--set bytes" -- "$nnrun" configs/lenet5.yaml summary --set "$(printf 'train.\377=1')"
+expect_in "$errout" "the path holds control characters or bytes that are not UTF-8" "--set bytes message"
 expect_exit 2 "missing config" -- "$nnrun" configs/nope.yaml summary
 expect_in "$errout" "configs/nope.yaml" "missing config names the file"
 
 # Missing data: the file is named and `make data` suggested.
 expect_exit 2 "missing data" -- "$nnrun" configs/lenet5.yaml train --run-dir "$tmp/r0" --set data.train.images=data/none-idx3-ubyte
 expect_in "$errout" "data/none-idx3-ubyte: no such file (run \`make data\`)" "missing data message"
+
+# Bad data files through nnrun: exit 2, the file named, what was expected.
+bad_data() { # DESCRIPTION NEEDLE -- --set ARGS...
+    local what=$1 needle=$2; shift 3
+    expect_exit 2 "$what" -- "$nnrun" configs/lenet5.yaml train --run-dir "$tmp/rd" "$@"
+    expect_in "$errout" "$needle" "$what message"
+}
+head -c 10000 data/mnist/t10k-images-idx3-ubyte > "$tmp/trunc-idx3"
+bad_data "truncated images" "$tmp/trunc-idx3: truncated: header says 10000 images of 28x28" -- \
+    --set data.train.images="$tmp/trunc-idx3"
+bad_data "labels as images" "t10k-labels-idx1-ubyte: not an IDX image file (magic 0x00000801, expected 0x00000803); it looks like a label file" -- \
+    --set data.train.images=data/mnist/t10k-labels-idx1-ubyte
+bad_data "count mismatch" "has 60000 images but data/mnist/t10k-labels-idx1-ubyte has 10000 labels" -- \
+    --set data.train.labels=data/mnist/t10k-labels-idx1-ubyte
+bad_data "label outside the classes" "data/mnist/train-labels-idx1-ubyte: label 5 at index 0 is outside 0..4" -- \
+    --set data.classes=5 --set layers.output.units=5
+{ printf '\037\213\010\000\000\000\000\000\000\003'; head -c 64 /dev/zero; } > "$tmp/corrupt.gz"
+bad_data "corrupt gzip" "$tmp/corrupt.gz: corrupt gzip data" -- --set data.train.images="$tmp/corrupt.gz"
+bad_data "unreadable data" "$tmp: is a directory, expected a file" -- --set data.train.images="$tmp"
 
 # A short training run writes its run directory.
 expect_exit 0 "short train" -- "$nnrun" configs/lenet5.yaml train --epochs 2 --limit-train 600 --limit-test 200 --run-dir "$tmp/r1"
@@ -81,7 +142,17 @@ expect_exit 0 "predict another size" -- "$nnrun" configs/lenet5.yaml predict --w
 expect_in "$out" "small.pgm: " "another size is scaled"
 echo "not an image" > "$tmp/text.pgm"
 expect_exit 2 "predict not an image" -- "$nnrun" configs/lenet5.yaml predict --weights "$tmp/r1/last.ckpt" "$tmp/text.pgm"
-expect_in "$errout" "text.pgm: not a PNG or PGM image" "not an image message"
+expect_in "$errout" "$tmp/text.pgm: not a PNG or PGM image" "not an image message"
+printf 'P6\n28 28\n255\n' > "$tmp/color.ppm"
+expect_exit 2 "predict a PPM" -- "$nnrun" configs/lenet5.yaml predict --weights "$tmp/r1/last.ckpt" "$tmp/color.ppm"
+expect_in "$errout" "$tmp/color.ppm: a PPM (P6) file, expected a PGM (P5 or P2)" "PPM message"
+head -c 300 "$tmp/seven.pgm" > "$tmp/cut.pgm"
+expect_exit 2 "predict truncated" -- "$nnrun" configs/lenet5.yaml predict --weights "$tmp/r1/last.ckpt" "$tmp/cut.pgm"
+expect_in "$errout" "$tmp/cut.pgm: truncated: header says 28x28 (784 bytes of pixels), file has 287" "truncated image message"
+expect_exit 2 "predict missing" -- "$nnrun" configs/lenet5.yaml predict --weights "$tmp/r1/last.ckpt" "$tmp/none.pgm"
+expect_in "$errout" "$tmp/none.pgm: no such file" "missing image message"
+expect_exit 2 "predict a directory" -- "$nnrun" configs/lenet5.yaml predict --weights "$tmp/r1/last.ckpt" "$tmp"
+expect_in "$errout" "$tmp: is a directory, expected a file" "unreadable image message"
 
 # Printed characters: the generator's errors, a small set, a short run, test and predict.
 printed=${nnrun%nnrun}nnrun-printed
@@ -134,6 +205,65 @@ expect_in "$(cat "$tmp/sig.err")" "continue with --resume" "SIGINT message"
 expect_exit 0 "resume" -- "$nnrun" configs/lenet5.yaml train --epochs 2 --limit-train 6000 --limit-test 100 --run-dir "$tmp/r2" --resume
 expect_in "$out" "resuming after epoch" "resume message"
 expect_in "$out" "epoch 2/2" "resumed run finishes"
+
+# SIGTERM once the first checkpoint exists (polled, so no timing decides the outcome): the step
+# finishes, last.ckpt is written, exit 130, and the checkpoint loads.
+"$nnrun" configs/lenet5.yaml train --epochs 1000 --limit-train 100 --limit-test 20 --run-dir "$tmp/rt" >/dev/null 2>"$tmp/term.err" &
+pid=$!
+for _ in $(seq 600); do [ -s "$tmp/rt/last.ckpt" ] && break; sleep 0.1; done
+kill -TERM $pid
+wait $pid; rc=$?
+[ $rc = 130 ] && ok || bad "SIGTERM: exit $rc, expected 130; $(cat "$tmp/term.err")"
+expect_in "$(cat "$tmp/term.err")" "continue with --resume" "SIGTERM message"
+expect_exit 0 "checkpoint after SIGTERM loads" -- "$nnrun" configs/lenet5.yaml test --weights "$tmp/rt/last.ckpt" --limit-test 20
+
+# Kill and resume: a run SIGKILLed at pseudo-random moments (seeded, so the moments repeat;
+# whether a kill lands in a step, a checkpoint write or after the end does not change the
+# outcome), resumed after every kill, must leave after each kill either no checkpoint or one that
+# loads, and must end with the same checkpoint, byte for byte, as a run never interrupted.
+kr_args=(configs/lenet5.yaml train --epochs 5 --limit-train 300 --limit-test 50)
+expect_exit 0 "uninterrupted run" -- "$nnrun" "${kr_args[@]}" --run-dir "$tmp/kr-ref"
+RANDOM=1998
+kills=0 loads=0
+for k in 1 2 3 4 5 6 7 8; do
+    resume=(); [ -s "$tmp/kr/last.ckpt" ] && resume=(--resume)
+    "$nnrun" "${kr_args[@]}" --run-dir "$tmp/kr" "${resume[@]}" >/dev/null 2>"$tmp/kr.err" &
+    pid=$!
+    sleep "$((RANDOM % 2)).$((RANDOM % 10))"
+    kill -KILL $pid 2>/dev/null && kills=$((kills + 1))
+    wait $pid 2>/dev/null
+    if [ -e "$tmp/kr/last.ckpt" ]; then
+        expect_exit 0 "checkpoint after kill $k loads" -- "$nnrun" configs/lenet5.yaml test --weights "$tmp/kr/last.ckpt" --limit-test 10
+        loads=$((loads + 1))
+    fi
+done
+resume=(); [ -s "$tmp/kr/last.ckpt" ] && resume=(--resume)
+expect_exit 0 "run resumed after the kills" -- "$nnrun" "${kr_args[@]}" --run-dir "$tmp/kr" "${resume[@]}"
+expect_in "$out" "final test error" "resumed run finishes"
+cmp -s "$tmp/kr-ref/last.ckpt" "$tmp/kr/last.ckpt" && ok || bad "killed and resumed run differs from the uninterrupted one"
+echo "cli: kill and resume: 8 runs, $kills ended by SIGKILL, a checkpoint left after $loads, all load; final checkpoint identical to the uninterrupted run"
+
+# NaN/Inf: a run that diverges stops with exit 3, names the epoch, step and layer, and leaves the
+# last good checkpoint as it was.
+cat > "$tmp/diverge.yaml" <<EOF
+name: diverge
+input: [1, 28, 28]
+layers:
+  - {name: h, type: dense, units: 32}
+  - {name: out, type: dense, units: 10, activation: softmax}
+data:
+  train: {images: data/mnist/train-images-idx3-ubyte, labels: data/mnist/train-labels-idx1-ubyte}
+  test: {images: data/mnist/t10k-images-idx3-ubyte, labels: data/mnist/t10k-labels-idx1-ubyte}
+train: {loss: cross_entropy, optimizer: sgd, lr: 0.001}
+EOF
+expect_exit 0 "one good epoch" -- "$nnrun" "$tmp/diverge.yaml" train --epochs 1 --limit-train 200 --limit-test 10 --run-dir "$tmp/dv"
+cp "$tmp/dv/last.ckpt" "$tmp/good.ckpt"
+expect_exit 3 "diverging run" -- "$nnrun" "$tmp/diverge.yaml" train --epochs 3 --limit-train 200 --limit-test 10 --run-dir "$tmp/dv" --resume --set train.lr=100
+expect_in "$errout" "epoch 2, step " "divergence names the epoch and step"
+expect_in "$errout" "layer '" "divergence names the layer"
+expect_in "$errout" "the last checkpoint is kept" "divergence keeps the checkpoint"
+cmp -s "$tmp/good.ckpt" "$tmp/dv/last.ckpt" && ok || bad "a diverged run replaced the last good checkpoint"
+expect_exit 0 "the kept checkpoint loads" -- "$nnrun" "$tmp/diverge.yaml" test --weights "$tmp/dv/last.ckpt" --limit-test 10
 
 # valgrind: a short training run with no memory errors and no leaks.
 if command -v valgrind >/dev/null; then

@@ -636,6 +636,42 @@ Test(config_set, errors)
     nn_doc_free(doc);
 }
 
+/* A key made by --set must be text a YAML file could hold, else the resolved config.yaml of the
+ * run could not be written (found by tests/fuzz/fuzz_config.c: a new key of bytes 0xff). */
+Test(config_set, keys_must_be_utf8_text)
+{
+    nn_doc *doc = load_net();
+    static const char *const bad[] = {
+        "train.\xff=1",          /* not UTF-8 */
+        "train.a\tb=1",          /* a control character */
+        "train.\xc0\xaf=1",      /* an overlong '/' */
+        "train.\xed\xa0\x80=1",  /* a UTF-16 surrogate */
+        "train.\xf4\x90\x80\x80=1", /* past U+10FFFF */
+        "train.\xe2\x82=1",      /* a cut sequence */
+        "x\x7f=1",               /* DEL */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        nn_error err = {0};
+        cr_assert_eq(nn_doc_set(doc, bad[i], &err), NN_E_USAGE, "%zu", i);
+        cr_assert(strstr(err.msg, ": the path holds control characters or bytes that are not "
+                                  "UTF-8"), "%s", err.msg);
+        cr_assert(strncmp(err.msg, "--set '", 7) == 0, "%s", err.msg);
+    }
+    set_error(doc, "train.\xff=1",
+              "--set 'train.\xff=1': the path holds control characters or bytes that are not "
+              "UTF-8");
+    set_error(doc, "a\nb=1", "--set 'a?b=1': the path holds control characters or bytes that are "
+                            "not UTF-8");
+    set_ok(doc, "train.\xc3\xa9t\xc3\xa9=1"); /* "été": UTF-8 keys are fine */
+    set_ok(doc, "train.\xf0\x9f\x98\x80=2");
+    char *text = NULL;
+    nn_error err = {0};
+    cr_assert_eq(nn_doc_dump(doc, &text, &err), NN_OK, "%s", err.msg);
+    cr_assert(strstr(text, "\xc3\xa9t\xc3\xa9: 1"), "%s", text);
+    free(text);
+    nn_doc_free(doc);
+}
+
 Test(config_set, long_lists_are_shortened)
 {
     char text[16384];

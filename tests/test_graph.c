@@ -287,3 +287,70 @@ Test(graph, bad_config_fixtures_give_exact_messages)
     closedir(d);
     cr_assert_geq(n, 30, "only %d fixtures found", n);
 }
+
+/* A larger batch that would pass NN_GRAPH_MAX_BYTES is refused before any allocation, and the
+ * graph keeps its buffers for the batch it had. */
+Test(graph, memory_limit_refuses_a_batch_and_keeps_the_old_one)
+{
+    nn_graph *g = build_file("configs/lenet5.yaml");
+    nn_error err = {0};
+    cr_assert_eq(nn_graph_set_max_batch(g, 8, &err), NN_OK, "%s", err.msg);
+    cr_assert_eq(nn_graph_set_max_batch(g, 65536, &err), NN_E_SHAPE);
+    cr_assert(strncmp(err.msg, "the graph needs ", 16) == 0, "%s", err.msg);
+    cr_assert(strstr(err.msg, " MiB for batch 65536 (parameters, activations, gradients, "
+                              "workspace), more than the limit of 4096 MiB"), "%s", err.msg);
+    cr_assert_eq(nn_graph_max_batch(g), 8);
+    nn_rng rng;
+    nn_rng_seed(&rng, 3);
+    nn_graph_init(g, &rng);
+    float *x = nn_graph_input(g);
+    for (size_t i = 0; i < 8 * nn_shape_size(nn_graph_input_shape(g)); i++)
+        x[i] = (float)(i % 11) / 11.0f;
+    const float *y = nn_graph_forward(g, 8);
+    for (int i = 0; i < 8 * 10; i++)
+        cr_assert(isfinite(y[i]), "output %d is %g", i, y[i]);
+    nn_graph_free(g);
+}
+
+/* A connection table as long as a config can hold: a row listing 60,000 input maps builds, and
+ * a repeat at its very end is found and placed (the check is linear in the row, not square). */
+Test(graph, long_table_rows)
+{
+    enum { MAPS = 60000 };
+    size_t cap = (size_t)MAPS * 8 + 256, n = 0;
+    char *text = malloc(cap);
+    cr_assert(text);
+    n += (size_t)snprintf(text + n, cap - n, "input: [%d, 1, 1]\nlayers:\n  - {name: c, type: "
+                          "sparse_conv, maps: 1, kernel: 1, table: [[", MAPS);
+    for (int m = 0; m < MAPS; m++)
+        n += (size_t)snprintf(text + n, cap - n, m ? ",%d" : "%d", MAPS - 1 - m);
+    size_t row_end = n;
+    n += (size_t)snprintf(text + n, cap - n, "]]}\n");
+    nn_registry *reg = NULL;
+    nn_error err = {0};
+    cr_assert_eq(nn_registry_new(&reg, &err), NN_OK);
+    for (int repeat = 0; repeat < 2; repeat++) {
+        if (repeat) /* append map 7 again to the row */
+            n = row_end + (size_t)snprintf(text + row_end, cap - row_end, ",7]]}\n");
+        nn_doc *doc = NULL;
+        cr_assert_eq(nn_doc_load_string(text, n, "long.yaml", &doc, &err), NN_OK, "%s", err.msg);
+        nn_graph *g = NULL;
+        int rc = nn_graph_build(nn_doc_root(doc), reg, 1, &g, &err);
+        if (!repeat) {
+            cr_assert_eq(rc, NN_OK, "%s", err.msg);
+            cr_assert_eq(nn_graph_param_count(g), (size_t)MAPS + 1);
+        } else {
+            /* the repeated 7 sits just after the ',' at row_end, on line 3 */
+            size_t line3 = (size_t)(strchr(strchr(text, '\n') + 1, '\n') + 1 - text);
+            char want[160];
+            snprintf(want, sizeof want, "long.yaml:3:%zu: layer 'c': table row 0: input map 7 is "
+                     "listed twice", row_end + 1 - line3 + 1);
+            cr_assert_eq(rc, NN_E_CONFIG);
+            cr_assert_str_eq(err.msg, want);
+        }
+        nn_graph_free(g);
+        nn_doc_free(doc);
+    }
+    nn_registry_free(reg);
+    free(text);
+}

@@ -2,6 +2,8 @@
 # Installs the Debian packages nnrun needs when any is missing (as root), or says what to install.
 set -eu
 pkgs="make gcc g++ pkg-config libyaml-dev libopenblas-dev libcriterion-dev zlib1g-dev valgrind"
+# clang and its runtimes build the AddressSanitizer/UBSan suite and the libFuzzer targets.
+pkgs="$pkgs clang-14 libclang-rt-14-dev"
 # Printed characters: FreeType renders them, libpng reads and writes PNG, and the fonts.
 pkgs="$pkgs libfreetype-dev libpng-dev fonts-dejavu-core fonts-dejavu-extra fonts-freefont-ttf"
 pkgs="$pkgs fonts-urw-base35 fonts-liberation2 fonts-noto-mono fonts-crosextra-carlito"

@@ -4,7 +4,7 @@
 
 CC      ?= cc
 PKGS    := yaml-0.1 openblas zlib
-OPT     ?= -O2
+OPT     ?= -O3
 CFLAGS  ?= $(OPT) -g
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror=implicit-function-declaration
 # Resolved lazily (=) so that they are read after tools/deps.sh has installed the packages.

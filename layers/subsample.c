@@ -77,6 +77,20 @@ static void subsample_forward(const nn_layer *l, const nn_pass *p)
     nn_shape in = l->in[0];
     const float *coef = p->params, *bias = p->params + in.c;
     float *out = p->out;
+    if (s->size == 2 && s->stride == 2) { /* LeNet's case, with the window unrolled */
+        for (int b = 0; b < p->batch; b++)
+            for (int c = 0; c < in.c; c++) {
+                const float *plane = p->in[0] + ((size_t)b * in.c + c) * in.h * in.w;
+                for (int y = 0; y < s->oh; y++) {
+                    const float *r0 = plane + (size_t)2 * y * in.w, *r1 = r0 + in.w;
+                    for (int x = 0; x < s->ow; x++)
+                        out[x] = coef[c] * (r0[2 * x] + r0[2 * x + 1] + r1[2 * x] +
+                                            r1[2 * x + 1]) + bias[c];
+                    out += s->ow;
+                }
+            }
+        return;
+    }
     for (int b = 0; b < p->batch; b++)
         for (int c = 0; c < in.c; c++) {
             const float *plane = p->in[0] + ((size_t)b * in.c + c) * in.h * in.w;
@@ -88,9 +102,51 @@ static void subsample_forward(const nn_layer *l, const nn_pass *p)
 
 /* Gradient (squared = 0) and Gauss-Newton diagonal (squared = 1) share one walk: the
  * coefficient's input is the window sum, the window's inputs see the coefficient. */
+/* size 2, stride 2: windows do not overlap, so each input gets exactly one term. */
+static void back_2x2(const subsample *s, nn_shape in, const nn_pass *p, int squared)
+{
+    const float *coef = p->params;
+    float *dcoef = p->grads, *dbias = p->grads + in.c;
+    const float *dy = p->out_grad;
+    for (int b = 0; b < p->batch; b++)
+        for (int c = 0; c < in.c; c++) {
+            size_t plane_off = ((size_t)b * in.c + c) * in.h * in.w;
+            const float *plane = p->in[0] + plane_off;
+            float *gplane = p->in_grad[0] ? p->in_grad[0] + plane_off : NULL;
+            float k = squared ? coef[c] * coef[c] : coef[c];
+            double sc = 0, sb = 0;
+            for (int y = 0; y < s->oh; y++) {
+                const float *r0 = plane + (size_t)2 * y * in.w, *r1 = r0 + in.w;
+                for (int x = 0; x < s->ow; x++) {
+                    float g = dy[x];
+                    float sum = r0[2 * x] + r0[2 * x + 1] + r1[2 * x] + r1[2 * x + 1];
+                    sc += (double)g * (squared ? sum * sum : sum);
+                    sb += g;
+                }
+                if (gplane) {
+                    float *g0 = gplane + (size_t)2 * y * in.w, *g1 = g0 + in.w;
+                    for (int x = 0; x < s->ow; x++) {
+                        float kg = k * dy[x];
+                        g0[2 * x] += kg;
+                        g0[2 * x + 1] += kg;
+                        g1[2 * x] += kg;
+                        g1[2 * x + 1] += kg;
+                    }
+                }
+                dy += s->ow;
+            }
+            dcoef[c] += (float)sc;
+            dbias[c] += (float)sb;
+        }
+}
+
 static void subsample_back(const nn_layer *l, const nn_pass *p, int squared)
 {
     const subsample *s = l->priv;
+    if (s->size == 2 && s->stride == 2) {
+        back_2x2(s, l->in[0], p, squared);
+        return;
+    }
     nn_shape in = l->in[0];
     const float *coef = p->params;
     float *dcoef = p->grads, *dbias = p->grads + in.c;

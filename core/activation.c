@@ -47,17 +47,25 @@ static inline float fast_tanh(float x)
     float small = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z +
                     1.33314422036e-1f) * z - 3.33332819422e-1f) * z * x + x;
     /* 2|x| clamped to 40 on its bits (a float >= 0 orders as its bits do): tanh is 1 there */
-    uint32_t yb = float_bits(a + a);
-    yb = yb < 0x42200000u ? yb : 0x42200000u;
-    float big = 1.0f - 2.0f / (exp_0_40(bits_float(yb)) + 1.0f);
+    int32_t yb = (int32_t)float_bits(a + a);
+    yb = yb < 0x42200000 ? yb : 0x42200000;
+    float big = 1.0f - 2.0f / (exp_0_40(bits_float((uint32_t)yb)) + 1.0f);
     uint32_t bb = float_bits(big) | sign;
     uint32_t use_small = 0u - (uint32_t)(a < 0.625f);
     uint32_t rb = (float_bits(small) & use_small) | (bb & ~use_small);
-    uint32_t nan = 0u - (uint32_t)((xb & 0x7fffffffu) > 0x7f800000u);
+    uint32_t nan = 0u - (uint32_t)((int32_t)(xb & 0x7fffffffu) > 0x7f800000);
     return bits_float((xb & nan) | (rb & ~nan));
 }
 
-void nn_lecun_tanh(float *restrict y, size_t n)
+/* Built twice, for AVX2 and for the x86-64 baseline, the one to run chosen when the program
+ * starts: no FMA contraction in either (ISO C mode), so both give the same bits. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define NN_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define NN_CLONES
+#endif
+
+NN_CLONES void nn_lecun_tanh(float *restrict y, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         y[i] = NN_LECUN_A * fast_tanh(NN_LECUN_S * y[i]);

@@ -116,6 +116,8 @@ static int setup(nn_trainer *t, const nn_doc *doc, const nn_registry *reg,
         t->cfg.seed = o->seed;
     int mb = t->cfg.batch > EVAL_BATCH ? (int)t->cfg.batch : EVAL_BATCH;
     rc = nn_graph_build(root, reg, mb, &t->g, err);
+    if (!rc && o->threads > 1)
+        rc = nn_graph_set_threads(t->g, o->threads, err);
     if (!rc)
         rc = nn_train_cfg_check_graph(&t->cfg, t->g, err);
     if (!rc)
@@ -424,7 +426,7 @@ static int run_epoch(nn_trainer *t, const nn_train_hooks *hooks, nn_epoch_report
 /* Gradients deep in a tanh network underflow into denormal floats, which the CPU handles tens of
  * times slower; flushing them to zero changes no result that matters and keeps a step's time
  * steady. The setting is the calling thread's, restored on return. */
-static unsigned denormals_off(void)
+unsigned nn_denormals_off(void)
 {
 #ifdef NN_HAVE_MXCSR
     unsigned old = _mm_getcsr();
@@ -435,7 +437,7 @@ static unsigned denormals_off(void)
 #endif
 }
 
-static void denormals_restore(unsigned old)
+void nn_denormals_restore(unsigned old)
 {
 #ifdef NN_HAVE_MXCSR
     _mm_setcsr(old);
@@ -448,9 +450,9 @@ static int run_epochs(nn_trainer *t, const nn_train_hooks *hooks, nn_error *err)
 
 int nn_trainer_run(nn_trainer *t, const nn_train_hooks *hooks, nn_error *err)
 {
-    unsigned saved = denormals_off();
+    unsigned saved = nn_denormals_off();
     int rc = run_epochs(t, hooks, err);
-    denormals_restore(saved);
+    nn_denormals_restore(saved);
     return rc;
 }
 

@@ -29,7 +29,7 @@ typedef struct options {
     int n_sets;
     const char *files[256];
     int n_files;
-    long epochs, threads, limit_train, limit_test, batch, repeats;
+    long epochs, threads, limit_train, limit_test, batch, repeats, slice;
     int have_seed, resume, invert;
     unsigned long long seed;
 } options;
@@ -56,7 +56,9 @@ static void usage(FILE *f)
           "  --resume                continue training from <run-dir>/last.ckpt\n"
           "  --limit-train N, --limit-test N   use only the first N samples\n"
           "  --invert                predict: images are dark ink on a light background\n"
-          "  --batch B, --repeats R  bench: batch size (default train.batch), timed repeats (5)\n",
+          "  --batch B, --repeats R  bench: batch size (default train.batch), timed repeats (5)\n"
+          "  --slice S               bench: samples taken through the layers at once (default "
+          "16; 0 = all)\n",
           f);
 }
 
@@ -78,6 +80,7 @@ static int parse_args(int argc, char **argv, options *o)
 {
     memset(o, 0, sizeof *o);
     o->threads = 1;
+    o->slice = -1;
     int pos = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -102,6 +105,8 @@ static int parse_args(int argc, char **argv, options *o)
                 rc = parse_long(a, v, 1, 64, &o->threads);
             else if (!strcmp(a, "--batch"))
                 rc = parse_long(a, v, 1, 65536, &o->batch);
+            else if (!strcmp(a, "--slice"))
+                rc = parse_long(a, v, 0, 65536, &o->slice);
             else if (!strcmp(a, "--repeats"))
                 rc = parse_long(a, v, 1, NN_BENCH_MAX_REPEATS, &o->repeats);
             else if (!strcmp(a, "--limit-train"))
@@ -417,7 +422,7 @@ static int cmd_bench(const nn_doc *doc, const nn_registry *reg, const options *o
 {
     nn_error err = {0};
     nn_bench_opts bo = {.batch = (int)o->batch, .threads = (int)o->threads,
-                        .repeats = (int)o->repeats};
+                        .repeats = (int)o->repeats, .slice = (int)o->slice};
     nn_bench_result r;
     if (nn_bench_run(doc, reg, &bo, &r, &err))
         return fail(&err);

@@ -1,4 +1,5 @@
 #include "activation.h"
+#include "simd.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -56,14 +57,6 @@ static inline float fast_tanh(float x)
     uint32_t nan = 0u - (uint32_t)((int32_t)(xb & 0x7fffffffu) > 0x7f800000);
     return bits_float((xb & nan) | (rb & ~nan));
 }
-
-/* Built twice, for AVX2 and for the x86-64 baseline, the one to run chosen when the program
- * starts: no FMA contraction in either (ISO C mode), so both give the same bits. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define NN_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define NN_CLONES
-#endif
 
 NN_CLONES void nn_lecun_tanh(float *restrict y, size_t n)
 {
@@ -133,8 +126,8 @@ static inline float slope(nn_activation act, float y)
     return 1.0f;
 }
 
-void nn_activation_backward(nn_activation act, const float *restrict y, float *restrict g,
-                            size_t per_sample, int batch)
+NN_CLONES void nn_activation_backward(nn_activation act, const float *restrict y,
+                                      float *restrict g, size_t per_sample, int batch)
 {
     size_t n = per_sample * (size_t)batch;
     if (act == NN_ACT_IDENTITY)
@@ -160,8 +153,8 @@ void nn_activation_backward(nn_activation act, const float *restrict y, float *r
         g[i] *= slope(act, y[i]);
 }
 
-void nn_activation_hdiag(nn_activation act, const float *restrict y, float *restrict d2,
-                         size_t per_sample, int batch)
+NN_CLONES void nn_activation_hdiag(nn_activation act, const float *restrict y,
+                                   float *restrict d2, size_t per_sample, int batch)
 {
     size_t n = per_sample * (size_t)batch;
     if (act == NN_ACT_IDENTITY)

@@ -108,6 +108,8 @@ static int setup(bench *b, const nn_doc *doc, const nn_registry *reg, nn_bench_o
     rc = nn_graph_build(root, reg, o->batch, &b->g, err);
     if (!rc && o->threads > 1)
         rc = nn_graph_set_threads(b->g, o->threads, err);
+    if (!rc && o->slice >= 0)
+        rc = nn_graph_set_slice(b->g, o->slice, err);
     if (!rc)
         rc = nn_train_cfg_check_graph(&b->cfg, b->g, err);
     if (!rc)

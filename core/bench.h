@@ -22,6 +22,7 @@ typedef struct nn_bench_opts {
     int repeats;      /* timed repeats (default 5) */
     double seconds;   /* length of one repeat (default 0.4 s) */
     long images;      /* training images kept in memory (default 8192) */
+    int slice;        /* nn_graph_set_slice; < 0 keeps the default */
 } nn_bench_opts;
 
 typedef struct nn_bench_result {

@@ -37,6 +37,7 @@ struct nn_graph {
      * its own parameter-gradient sums (tgrads), added to the first part's in part order after
      * the pass, so results depend on the thread count but never on timing. */
     int threads;
+    int slice;        /* largest run of samples taken through the layers at once (0 = all) */
     nn_pool *pool;
     size_t work_stride;
     float *tgrads;    /* (threads - 1) * n_params, kept zero between passes */
@@ -451,8 +452,10 @@ static int alloc_batch_buffers(nn_graph *g, int max_batch, nn_error *err)
     float *acts = malloc(total * b * sizeof(float));
     float *x = malloc(in_size * b * sizeof(float));
     float *xgrad = malloc(in_size * b * sizeof(float));
-    size_t t = (size_t)(g->threads > 0 ? g->threads : 1);
-    size_t stride = g->work_fixed + g->work_per_sample * ((b + t - 1) / t) + 16;
+    size_t t = (size_t)(g->threads > 0 ? g->threads : 1), per_thread = (b + t - 1) / t;
+    if (g->slice > 0 && (size_t)g->slice < per_thread)
+        per_thread = (size_t)g->slice;
+    size_t stride = g->work_fixed + g->work_per_sample * per_thread + 16;
     stride = (stride + 15) & ~(size_t)15; /* each thread's scratch on its own cache lines */
     float *work = malloc(stride * t * sizeof(float));
     if (!acts || !x || !xgrad || !work) {
@@ -497,8 +500,10 @@ int nn_graph_build(const nn_node *root, const nn_registry *reg, int max_batch, n
     if (rc)
         return rc;
     nn_graph *g = calloc(1, sizeof *g);
-    if (g)
+    if (g) {
         g->threads = 1;
+        g->slice = NN_DEFAULT_SLICE;
+    }
     if (!g || !(g->arena = nn_arena_new())) {
         free(g);
         return nn_error_set(err, NN_E_NOMEM, "out of memory");
@@ -595,6 +600,19 @@ int nn_graph_set_threads(nn_graph *g, int threads, nn_error *err)
 }
 
 int nn_graph_threads(const nn_graph *g) { return g->threads; }
+
+int nn_graph_set_slice(nn_graph *g, int slice, nn_error *err)
+{
+    if (slice < 0)
+        return nn_error_set(err, NN_E_USAGE, "slice must be 0 (whole batch) or more, got %d",
+                            slice);
+    int old = g->slice;
+    g->slice = slice;
+    int rc = alloc_batch_buffers(g, g->max_batch, err);
+    if (rc)
+        g->slice = old;
+    return rc;
+}
 
 void nn_graph_init(nn_graph *g, nn_rng *rng)
 {
@@ -729,14 +747,18 @@ static void forward_part(void *arg, int part)
 {
     pass_job *j = arg;
     nn_graph *g = j->g;
-    int b0, n;
-    slice_of(j->batch, j->parts, part, &b0, &n);
-    for (int i = 0; i < g->n; i++) {
-        node *nd = &g->nodes[i];
-        nn_pass p;
-        make_pass(g, nd, b0, n, part, &p);
-        nd->layer.ops->forward(&nd->layer, &p);
-        nn_activation_forward(nd->act, p.out, nd->out_size, n);
+    int first, count;
+    slice_of(j->batch, j->parts, part, &first, &count);
+    int step = g->slice > 0 ? g->slice : count;
+    for (int b0 = first; b0 < first + count; b0 += step) {
+        int n = first + count - b0 < step ? first + count - b0 : step;
+        for (int i = 0; i < g->n; i++) {
+            node *nd = &g->nodes[i];
+            nn_pass p;
+            make_pass(g, nd, b0, n, part, &p);
+            nd->layer.ops->forward(&nd->layer, &p);
+            nn_activation_forward(nd->act, p.out, nd->out_size, n);
+        }
     }
 }
 
@@ -751,12 +773,21 @@ void nn_graph_zero_grads(nn_graph *g) { memset(g->grads, 0, sizeof(float) * g->n
 
 /* Shared by backward and hdiag: the two passes differ in the layer call, the activation rule and
  * where the parameter terms go. */
+static void backward_slice(pass_job *j, int part, int b0, int n);
+
 static void backward_part(void *arg, int part)
 {
     pass_job *j = arg;
+    int first, count;
+    slice_of(j->batch, j->parts, part, &first, &count);
+    int step = j->g->slice > 0 ? j->g->slice : count;
+    for (int b0 = first; b0 < first + count; b0 += step)
+        backward_slice(j, part, b0, first + count - b0 < step ? first + count - b0 : step);
+}
+
+static void backward_slice(pass_job *j, int part, int b0, int n)
+{
     nn_graph *g = j->g;
-    int b0, n;
-    slice_of(j->batch, j->parts, part, &b0, &n);
     for (int i = 0; i < g->n; i++)
         if (g->nodes[i].needs_back)
             memset(g->nodes[i].grad + g->nodes[i].out_size * (size_t)b0, 0,

@@ -48,6 +48,12 @@ int nn_graph_max_batch(const nn_graph *g);
 int nn_graph_set_threads(nn_graph *g, int threads, nn_error *err);
 int nn_graph_threads(const nn_graph *g);
 
+/* Each thread takes its samples through the layers `slice` at a time (0: all at once), so that
+ * the im2col matrices and activations of a run stay in the core's cache; the scratch space is
+ * sized for one slice. Parameter gradients accumulate over the slices in order. */
+#define NN_DEFAULT_SLICE 16
+int nn_graph_set_slice(nn_graph *g, int slice, nn_error *err);
+
 /* Fills parameters and fixed constants, drawing from rng in layer order. */
 void nn_graph_init(nn_graph *g, nn_rng *rng);
 

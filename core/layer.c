@@ -1,4 +1,5 @@
 #include "layer.h"
+#include "simd.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,7 +27,7 @@ void nn_init_lecun_uniform(float *w, size_t n, size_t fan_in, nn_rng *rng)
 }
 
 /* The common case, stride 1 and no padding: every row of col is a plain 2-D copy. */
-static void im2col_s1(const float *restrict img, int c, int h, int w, int k, int oh, int ow,
+static NN_CLONES void im2col_s1(const float *restrict img, int c, int h, int w, int k, int oh, int ow,
                       float *restrict col, int ld)
 {
     for (int ch = 0; ch < c; ch++)

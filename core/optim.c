@@ -1,4 +1,5 @@
 #include "optim.h"
+#include "simd.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -89,7 +90,7 @@ static inline uint32_t nonfinite_bits(float x)
     return (u & 0x7f800000u) == 0x7f800000u;
 }
 
-int nn_optim_step(nn_optim *opt, float *restrict params, float *restrict grads)
+NN_CLONES int nn_optim_step(nn_optim *opt, float *restrict params, float *restrict grads)
 {
     size_t n = opt->n;
     uint32_t bad = 0;

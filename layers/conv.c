@@ -6,6 +6,7 @@
 
 #include "blas.h"
 #include "layer.h"
+#include "simd.h"
 
 typedef struct conv {
     nn_conv_geom g;
@@ -142,12 +143,8 @@ static void conv_back(const nn_layer *l, const nn_pass *p, int squared)
     nn_to_channel_major(p->out_grad, p->batch, c->maps, c->g.positions, dy);
     nn_sgemm(0, 1, c->maps, c->kk, bp, 1.0f, dy, bp, col, bp, 1.0f, p->grads, c->kk);
     float *db = p->grads + nw;
-    for (int o = 0; o < c->maps; o++) {
-        double s = 0;
-        for (int i = 0; i < bp; i++)
-            s += dy[(size_t)o * bp + i];
-        db[o] += (float)s;
-    }
+    for (int o = 0; o < c->maps; o++)
+        db[o] += (float)nn_sum(dy + (size_t)o * bp, (size_t)bp);
     if (!p->in_grad[0])
         return;
     nn_sgemm(1, 0, c->kk, bp, c->maps, 1.0f, w, c->kk, dy, bp, 0.0f, dcol, bp);

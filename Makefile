@@ -58,6 +58,7 @@ data/mnist/.ok: tools/fetch-mnist.sh | $(B)/.deps
 test: all $(B)/tests/nn_tests data
 	$(B)/tests/nn_tests --jobs 2
 	bash tests/cli.sh bin/nnrun
+	bash tests/alloc.sh bin/nnrun
 
 # The README's first command: install, build, fetch data, train LeNet-5 as in the paper.
 train: all data

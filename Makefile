@@ -66,3 +66,9 @@ train: all data
 
 clean:
 	rm -rf $(B) bin
+
+# nnrun against PyTorch on the same network, side by side (bench/compare.sh installs
+# python3-torch when missing); prints the table kept in the README.
+.PHONY: bench
+bench: all data
+	bash bench/compare.sh

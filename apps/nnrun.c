@@ -502,7 +502,8 @@ int main(int argc, char **argv)
     } else if (!strcmp(o.command, "bench")) {
         rc = cmd_bench(doc, reg, &o);
     } else {
-        fprintf(stderr, "nnrun: unknown command '%s' (summary, train, test, predict, bench, layers)\n",
+        fprintf(stderr,
+                "nnrun: unknown command '%s' (summary, train, test, predict, bench, layers)\n",
                 o.command);
         rc = EXIT_INPUT;
     }

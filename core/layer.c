@@ -27,8 +27,8 @@ void nn_init_lecun_uniform(float *w, size_t n, size_t fan_in, nn_rng *rng)
 }
 
 /* The common case, stride 1 and no padding: every row of col is a plain 2-D copy. */
-static NN_CLONES void im2col_s1(const float *restrict img, int c, int h, int w, int k, int oh, int ow,
-                      float *restrict col, int ld)
+static NN_CLONES void im2col_s1(const float *restrict img, int c, int h, int w, int k, int oh,
+                                int ow, float *restrict col, int ld)
 {
     for (int ch = 0; ch < c; ch++)
         for (int ky = 0; ky < k; ky++)

@@ -15,7 +15,9 @@
 #define NN_HAVE_MXCSR 1
 #endif
 
-#define EVAL_BATCH 100
+/* Evaluation and the Hessian estimate run in batches of this many (or train.batch if larger):
+ * as many as a slice (NN_DEFAULT_SLICE), which keeps the activation buffers small. */
+#define EVAL_BATCH NN_DEFAULT_SLICE
 
 struct nn_trainer {
     nn_train_cfg cfg;

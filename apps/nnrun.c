@@ -433,10 +433,14 @@ static int cmd_bench(const nn_doc *doc, const nn_registry *reg, const options *o
     printf("bench: batch %d, %d thread%s, median of %d repeats after a warm-up; "
            "%.0f multiply-adds per image\n",
            r.batch, r.threads, r.threads == 1 ? "" : "s", r.repeats, r.connections);
-    printf("train %10.0f images/s  %6.2f GFLOP/s  %5.1f%% of peak  (repeats %.0f..%.0f)\n",
-           r.train_ips, r.train_gflops, 100 * r.train_gflops / peak, r.train_min, r.train_max);
-    printf("infer %10.0f images/s  %6.2f GFLOP/s  %5.1f%% of peak  (repeats %.0f..%.0f)\n",
-           r.infer_ips, r.infer_gflops, 100 * r.infer_gflops / peak, r.infer_min, r.infer_max);
+    printf("train %10.0f images/s  %6.2f GFLOP/s  %5.1f%% of peak  (repeats %.0f..%.0f)  "
+           "%.0f images/cpu-s\n",
+           r.train_ips, r.train_gflops, 100 * r.train_gflops / peak, r.train_min, r.train_max,
+           r.train_cpu);
+    printf("infer %10.0f images/s  %6.2f GFLOP/s  %5.1f%% of peak  (repeats %.0f..%.0f)  "
+           "%.0f images/cpu-s\n",
+           r.infer_ips, r.infer_gflops, 100 * r.infer_gflops / peak, r.infer_min, r.infer_max,
+           r.infer_cpu);
     printf("peak  %10.2f GFLOP/s  cblas_sgemm %dx%dx%d on %d thread%s\n", peak, PEAK_N, PEAK_N,
            PEAK_N, r.threads, r.threads == 1 ? "" : "s");
     return 0;

@@ -39,6 +39,7 @@ run() {
     RSS_MB=$(awk -F: '/Maximum resident/ {printf "%.0f", $2 / 1024}' "$tmp/$name.time")
 }
 field() { awk -v k="$2" '$1 == k {print $2}' "$tmp/$1.out"; }   # images/s of train or infer
+cpu() { awk -v k="$2" '$1 == k {for (i = 1; i < NF; i++) if ($(i + 1) == "images/cpu-s") print $i}' "$tmp/$1.out"; }
 peak_of() { awk '$1 == "peak" {print $2}' "$tmp/$1.out"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 pct() { awk -v ips="$1" -v flop="$2" -v peak="$3" 'BEGIN {printf "%.0f%%", 100 * ips * flop / 1e9 / peak}'; }
@@ -52,8 +53,8 @@ model=$(awk -F: '/model name/ {sub(/^ +/, "", $2); print $2; exit}' /proc/cpuinf
 echo "nnrun vs PyTorch $("$PY" -c 'import torch; print(torch.__version__)'), $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) x $model, $(uname -r)"
 echo "command: BATCHES=\"$BATCHES\" THREADS=\"$THREADS\" REPEATS=$REPEATS bench/compare.sh; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| threads | batch | train nnrun | train PyTorch | ratio | infer nnrun | infer PyTorch | ratio | nnrun % of sgemm peak (train / infer) | paper LeNet-5 nnrun (train / infer) | peak RSS nnrun / PyTorch |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| threads | batch | train nnrun | train PyTorch | ratio | per CPU-s | infer nnrun | infer PyTorch | ratio | per CPU-s | nnrun % of sgemm peak (train / infer) | paper LeNet-5 nnrun (train / infer) | peak RSS nnrun / PyTorch |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for t in $THREADS; do
     for b in $BATCHES; do
         run nn "$NNRUN" bench/lenet5-full.yaml bench --batch "$b" --threads "$t" --repeats "$REPEATS"
@@ -63,8 +64,9 @@ for t in $THREADS; do
         run paper "$NNRUN" configs/lenet5.yaml bench --batch "$b" --threads "$t" --repeats "$REPEATS"
         nt=$(field nn train) ni=$(field nn infer) pt_t=$(field pt train) pt_i=$(field pt infer)
         peak=$(peak_of nn)
-        printf "| %s | %s | %s | %s | **%s×** | %s | %s | **%s×** | %s / %s (peak %s GFLOP/s) | %s / %s | %s MB / %s MB |\n" \
-            "$t" "$b" "$nt" "$pt_t" "$(ratio "$nt" "$pt_t")" "$ni" "$pt_i" "$(ratio "$ni" "$pt_i")" \
+        printf "| %s | %s | %s | %s | **%s×** | %s× | %s | %s | **%s×** | %s× | %s / %s (peak %s GFLOP/s) | %s / %s | %s MB / %s MB |\n" \
+            "$t" "$b" "$nt" "$pt_t" "$(ratio "$nt" "$pt_t")" "$(ratio "$(cpu nn train)" "$(cpu pt train)")" \
+            "$ni" "$pt_i" "$(ratio "$ni" "$pt_i")" "$(ratio "$(cpu nn infer)" "$(cpu pt infer)")" \
             "$(pct "$nt" "$trn" "$peak")" "$(pct "$ni" "$fwd" "$peak")" "$peak" \
             "$(field paper train)" "$(field paper infer)" "$nn_rss" "$pt_rss"
     done
@@ -72,4 +74,6 @@ done
 echo
 echo "images/s, median of $REPEATS repeats after a warm-up; the same network on both sides (bench/lenet5-full.yaml,"
 echo "bench/torch_lenet5.py); % of peak counts 2 FLOPs per multiply-add of the layer table ($conn per image), a"
-echo "training step as 3 forward passes, against a 512^3 cblas_sgemm on the same number of threads."
+echo "training step as 3 forward passes, against a 512^3 cblas_sgemm on the same number of threads. \"per CPU-s\""
+echo "compares images per second of CPU time (all threads of the process): on a shared machine it says what"
+echo "the work costs, where the wall-clock ratio also says who got the cores."

@@ -67,6 +67,7 @@ def load_mnist(images_path, labels_path, n, pad=2, lo=-0.1, hi=1.175):
 
 
 def measure(step, batch, seconds, repeats):
+    """Medians of images per wall-clock second and per CPU second (all threads)."""
     steps, t0 = 0, time.perf_counter()
     while True:
         step()
@@ -75,13 +76,14 @@ def measure(step, batch, seconds, repeats):
         if t >= seconds:
             break
     per_repeat = int(steps * seconds / t) + 1
-    ips = []
+    ips, cpu = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(per_repeat):
             step()
         ips.append(per_repeat * batch / (time.perf_counter() - t0))
-    return statistics.median(ips), min(ips), max(ips)
+        cpu.append(per_repeat * batch / max(time.process_time() - c0, 1e-9))
+    return statistics.median(ips), min(ips), max(ips), statistics.median(cpu)
 
 
 def main():
@@ -124,8 +126,8 @@ def main():
     print(f"torch {torch.__version__}: batch {a.batch}, {a.threads} thread"
           f"{'' if a.threads == 1 else 's'}, median of {a.repeats} repeats after a warm-up")
     for name, step in (("train", train_step), ("infer", infer_step)):
-        med, lo, hi = measure(step, a.batch, a.seconds, a.repeats)
-        print(f"{name} {med:10.0f} images/s  (repeats {lo:.0f}..{hi:.0f})")
+        med, lo, hi, cpu = measure(step, a.batch, a.seconds, a.repeats)
+        print(f"{name} {med:10.0f} images/s  (repeats {lo:.0f}..{hi:.0f})  {cpu:.0f} images/cpu-s")
 
 
 if __name__ == "__main__":

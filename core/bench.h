@@ -31,6 +31,7 @@ typedef struct nn_bench_result {
     double train_ips, infer_ips;      /* images/s, medians */
     double train_min, train_max, infer_min, infer_max;
     double train_gflops, infer_gflops;
+    double train_cpu, infer_cpu;      /* images per second of CPU time (all threads), medians */
 } nn_bench_result;
 
 int nn_bench_run(const nn_doc *doc, const nn_registry *reg, const nn_bench_opts *opts,

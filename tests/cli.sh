@@ -106,6 +106,14 @@ expect_exit 0 "resume" -- "$nnrun" configs/lenet5.yaml train --epochs 2 --limit-
 expect_in "$out" "resuming after epoch" "resume message"
 expect_in "$out" "epoch 2/2" "resumed run finishes"
 
+# bench: both throughputs and the sgemm peak; bad values refused before any work.
+expect_exit 0 "bench" -- "$nnrun" configs/lenet5.yaml bench --batch 4 --threads 2 --repeats 1
+expect_in "$out" "batch 4, 2 threads" "bench settings"
+expect_in "$out" "images/cpu-s" "bench figures"
+case "$out" in *"train "*"infer "*"peak "*) ok ;; *) bad "bench lines: $out" ;; esac
+expect_exit 2 "bench --threads 0" -- "$nnrun" configs/lenet5.yaml bench --threads 0
+expect_exit 2 "bench --repeats 100" -- "$nnrun" configs/lenet5.yaml bench --repeats 100
+
 # valgrind: a short training run with no memory errors and no leaks.
 if command -v valgrind >/dev/null; then
     expect_exit 0 "valgrind train" -- valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \

@@ -51,6 +51,7 @@ trn=$((6 * conn))
 
 model=$(awk -F: '/model name/ {sub(/^ +/, "", $2); print $2; exit}' /proc/cpuinfo)
 echo "nnrun vs PyTorch $("$PY" -c 'import torch; print(torch.__version__)'), $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) x $model, $(uname -r)"
+echo
 echo "command: BATCHES=\"$BATCHES\" THREADS=\"$THREADS\" REPEATS=$REPEATS bench/compare.sh; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "| threads | batch | train nnrun | train PyTorch | ratio | per CPU-s | infer nnrun | infer PyTorch | ratio | per CPU-s | nnrun % of sgemm peak (train / infer) | paper LeNet-5 nnrun (train / infer) | peak RSS nnrun / PyTorch |"

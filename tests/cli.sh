@@ -96,7 +96,10 @@ expect_in "$errout" "belongs to another graph" "fingerprint message"
 # SIGINT: the step finishes, a checkpoint is written, exit 130; --resume finishes the run.
 "$nnrun" configs/lenet5.yaml train --epochs 2 --limit-train 6000 --limit-test 100 --run-dir "$tmp/r2" >"$tmp/sig.out" 2>"$tmp/sig.err" &
 pid=$!
-sleep 3
+# not a fixed delay (a fast build finishes the run in one): the run directory's config.yaml is
+# written just before training starts; the signal then lands in the first epoch
+for _ in $(seq 600); do [ -s "$tmp/r2/config.yaml" ] && break; sleep 0.05; done
+sleep 0.3
 kill -INT $pid
 wait $pid; rc=$?
 [ $rc = 130 ] && ok || bad "SIGINT: exit $rc, expected 130; $(cat "$tmp/sig.err")"

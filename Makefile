@@ -5,7 +5,7 @@
 
 CC      ?= cc
 PKGS    := yaml-0.1 openblas zlib freetype2 libpng
-OPT     ?= -O2
+OPT     ?= -O3
 CFLAGS  ?= $(OPT) -g
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror=implicit-function-declaration
 # Resolved lazily (=) so that they are read after tools/deps.sh has installed the packages.
@@ -82,6 +82,7 @@ test: all $(B)/tests/nn_tests data
 	$(B)/tests/nn_tests --jobs 2
 	bash tests/cli.sh bin/nnrun
 	bash tests/install.sh
+	bash tests/alloc.sh bin/nnrun
 	$(MAKE) --no-print-directory fuzz-replay check-asan fuzz-smoke
 
 # The README's first command: install, build, fetch data, train LeNet-5 as in the paper.
@@ -157,3 +158,9 @@ fuzz:
 # The short run `make test` does.
 fuzz-smoke:
 	$(MAKE) --no-print-directory fuzz FUZZ_TIME=$(FUZZ_SMOKE_TIME)
+
+# nnrun against PyTorch on the same network, side by side (bench/compare.sh installs
+# python3-torch when missing); prints the table kept in the README.
+.PHONY: bench
+bench: all data
+	bash bench/compare.sh

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "blas.h"
 #include "image.h"
 #include "train.h"
@@ -29,7 +30,7 @@ typedef struct options {
     int n_sets;
     const char *files[256];
     int n_files;
-    long epochs, threads, limit_train, limit_test, pairs;
+    long epochs, threads, limit_train, limit_test, pairs, batch, repeats, slice;
     int have_seed, resume, invert;
     unsigned long long seed;
 } options;
@@ -45,11 +46,12 @@ static void usage(FILE *f)
           "  predict FILE...         classify PNG or PGM images (the input size or that less the\n"
           "                          padding as they are, any other size scaled and centred as\n"
           "                          a character cell; white on black)\n"
+          "  bench                   images/s of the training step and of inference, GFLOP/s\n"
           "  layers                  the layer types this nnrun knows\n"
           "options:\n"
           "  --epochs N              override train.epochs\n"
           "  --seed S                override train.seed\n"
-          "  --threads T             BLAS threads (default 1)\n"
+          "  --threads T             threads, each running a slice of every batch (default 1)\n"
           "  --set KEY=VALUE         override any config value, e.g. --set train.batch=16,\n"
           "                          --set layers.c1.maps=8 (repeatable)\n"
           "  --weights FILE          checkpoint for test/predict (default runs/<name>/last.ckpt)\n"
@@ -58,7 +60,10 @@ static void usage(FILE *f)
           "  --limit-train N, --limit-test N   use only the first N samples\n"
           "  --invert                predict: images are dark ink on a light background\n"
           "  --pairs N               test: confused pairs listed when there are more than 20\n"
-          "                          classes (default 40)\n",
+          "                          classes (default 40)\n"
+          "  --batch B, --repeats R  bench: batch size (default train.batch), timed repeats (5)\n"
+          "  --slice S               bench: samples taken through the layers at once (default "
+          "16; 0 = all)\n",
           f);
 }
 
@@ -81,6 +86,7 @@ static int parse_args(int argc, char **argv, options *o)
     memset(o, 0, sizeof *o);
     o->threads = 1;
     o->pairs = 40;
+    o->slice = -1;
     int pos = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -102,7 +108,13 @@ static int parse_args(int argc, char **argv, options *o)
             if (!strcmp(a, "--epochs"))
                 rc = parse_long(a, v, 1, 100000, &o->epochs);
             else if (!strcmp(a, "--threads"))
-                rc = parse_long(a, v, 1, 256, &o->threads);
+                rc = parse_long(a, v, 1, 64, &o->threads);
+            else if (!strcmp(a, "--batch"))
+                rc = parse_long(a, v, 1, 65536, &o->batch);
+            else if (!strcmp(a, "--slice"))
+                rc = parse_long(a, v, 0, 65536, &o->slice);
+            else if (!strcmp(a, "--repeats"))
+                rc = parse_long(a, v, 1, NN_BENCH_MAX_REPEATS, &o->repeats);
             else if (!strcmp(a, "--limit-train"))
                 rc = parse_long(a, v, 1, 100000000, &o->limit_train);
             else if (!strcmp(a, "--limit-test"))
@@ -246,7 +258,8 @@ static int cmd_train(const nn_doc *doc, const nn_registry *reg, const options *o
                         .limit_train = o->limit_train,
                         .limit_test = o->limit_test,
                         .run_dir = o->run_dir,
-                        .resume = o->resume};
+                        .resume = o->resume,
+                        .threads = (int)o->threads};
     nn_trainer *t;
     if (nn_trainer_new(doc, reg, &to, &t, &err))
         return fail(&err);
@@ -289,6 +302,8 @@ static int load_model(const nn_doc *doc, const nn_registry *reg, const options *
     int rc = nn_train_cfg_read(nn_doc_root(doc), cfg, err);
     if (!rc)
         rc = nn_graph_build(nn_doc_root(doc), reg, batch, g, err);
+    if (!rc && o->threads > 1 && batch > 1)
+        rc = nn_graph_set_threads(*g, (int)o->threads, err);
     if (rc)
         return rc;
     char def[PATH_MAX];
@@ -472,6 +487,34 @@ static int cmd_predict(const nn_doc *doc, const nn_registry *reg, const options 
     return rc ? fail(&err) : status;
 }
 
+static int cmd_bench(const nn_doc *doc, const nn_registry *reg, const options *o)
+{
+    nn_error err = {0};
+    nn_bench_opts bo = {.batch = (int)o->batch, .threads = (int)o->threads,
+                        .repeats = (int)o->repeats, .slice = (int)o->slice};
+    nn_bench_result r;
+    if (nn_bench_run(doc, reg, &bo, &r, &err))
+        return fail(&err);
+    enum { PEAK_N = 512 };
+    double peak = nn_bench_sgemm_peak(PEAK_N, r.threads, &err);
+    if (peak <= 0)
+        return fail(&err);
+    printf("bench: batch %d, %d thread%s, median of %d repeats after a warm-up; "
+           "%.0f multiply-adds per image\n",
+           r.batch, r.threads, r.threads == 1 ? "" : "s", r.repeats, r.connections);
+    printf("train %10.0f images/s  %6.2f GFLOP/s  %5.1f%% of peak  (repeats %.0f..%.0f)  "
+           "%.0f images/cpu-s\n",
+           r.train_ips, r.train_gflops, 100 * r.train_gflops / peak, r.train_min, r.train_max,
+           r.train_cpu);
+    printf("infer %10.0f images/s  %6.2f GFLOP/s  %5.1f%% of peak  (repeats %.0f..%.0f)  "
+           "%.0f images/cpu-s\n",
+           r.infer_ips, r.infer_gflops, 100 * r.infer_gflops / peak, r.infer_min, r.infer_max,
+           r.infer_cpu);
+    printf("peak  %10.2f GFLOP/s  cblas_sgemm %dx%dx%d on %d thread%s\n", peak, PEAK_N, PEAK_N,
+           PEAK_N, r.threads, r.threads == 1 ? "" : "s");
+    return 0;
+}
+
 static int cmd_layers(const nn_registry *reg)
 {
     for (size_t i = 0; i < nn_registry_count(reg); i++) {
@@ -491,7 +534,9 @@ int main(int argc, char **argv)
     nn_registry *reg = NULL;
     if (nn_registry_new(&reg, &err))
         return fail(&err);
-    nn_blas_set_threads((int)o.threads);
+    /* --threads is nnrun's own threads, each running a slice of the batch; OpenBLAS stays
+     * single-threaded (whatever OPENBLAS_NUM_THREADS says) so the two never compete. */
+    nn_blas_set_threads(1);
     if (!strcmp(o.command, "layers")) {
         rc = cmd_layers(reg);
         nn_registry_free(reg);
@@ -529,8 +574,11 @@ int main(int argc, char **argv)
         rc = cmd_test(doc, reg, &o);
     } else if (!strcmp(o.command, "predict")) {
         rc = cmd_predict(doc, reg, &o);
+    } else if (!strcmp(o.command, "bench")) {
+        rc = cmd_bench(doc, reg, &o);
     } else {
-        fprintf(stderr, "nnrun: unknown command '%s' (summary, train, test, predict, layers)\n",
+        fprintf(stderr,
+                "nnrun: unknown command '%s' (summary, train, test, predict, bench, layers)\n",
                 o.command);
         rc = EXIT_INPUT;
     }

@@ -180,8 +180,8 @@ int nn_write_file_atomic(const char *path, const void *data, size_t len, nn_erro
 int nn_checkpoint_save(const char *path, const nn_checkpoint_meta *meta, const float *params,
                        const float *state, nn_error *err)
 {
-    uint8_t *buf;
-    size_t len;
+    uint8_t *buf = NULL;
+    size_t len = 0;
     int rc = nn_checkpoint_encode(meta, params, state, &buf, &len, err);
     if (rc)
         return rc;

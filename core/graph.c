@@ -1,6 +1,7 @@
 #include "graph.h"
 
 #include <math.h>
+#include "pool.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,15 @@ struct nn_graph {
     float *x, *xgrad, *work; /* sized for max_batch (malloc'd, so they can be resized) */
     int want_input_grad;
     float *acts;      /* every node's out and grad buffers, one allocation */
+    /* Threads: a batch is cut into `threads` contiguous slices, one per thread; each runs every
+     * layer on its slice with its own scratch (work + part * work_stride) and, for parts > 0,
+     * its own parameter-gradient sums (tgrads), added to the first part's in part order after
+     * the pass, so results depend on the thread count but never on timing. */
+    int threads;
+    int slice;        /* largest run of samples taken through the layers at once (0 = all) */
+    nn_pool *pool;
+    size_t work_stride;
+    float *tgrads;    /* (threads - 1) * n_params, kept zero between passes */
 };
 
 static const char *const top_keys[] = {"name", "input", "layers", "data", "train", NULL};
@@ -487,7 +497,12 @@ static int alloc_batch_buffers(nn_graph *g, int max_batch, nn_error *err)
     float *acts = malloc(total * b * sizeof(float));
     float *x = malloc(in_size * b * sizeof(float));
     float *xgrad = malloc(in_size * b * sizeof(float));
-    float *work = malloc((g->work_fixed + g->work_per_sample * b + 1) * sizeof(float));
+    size_t t = (size_t)(g->threads > 0 ? g->threads : 1), per_thread = (b + t - 1) / t;
+    if (g->slice > 0 && (size_t)g->slice < per_thread)
+        per_thread = (size_t)g->slice;
+    size_t stride = g->work_fixed + g->work_per_sample * per_thread + 16;
+    stride = (stride + 15) & ~(size_t)15; /* each thread's scratch on its own cache lines */
+    float *work = malloc(stride * t * sizeof(float));
     if (!acts || !x || !xgrad || !work) {
         free(acts);
         free(x);
@@ -503,6 +518,7 @@ static int alloc_batch_buffers(nn_graph *g, int max_batch, nn_error *err)
     g->x = x;
     g->xgrad = xgrad;
     g->work = work;
+    g->work_stride = stride;
     memset(x, 0, in_size * b * sizeof(float));
     float *p = acts;
     for (int i = 0; i < g->n; i++) {
@@ -529,6 +545,10 @@ int nn_graph_build(const nn_node *root, const nn_registry *reg, int max_batch, n
     if (rc)
         return rc;
     nn_graph *g = calloc(1, sizeof *g);
+    if (g) {
+        g->threads = 1;
+        g->slice = NN_DEFAULT_SLICE;
+    }
     if (!g || !(g->arena = nn_arena_new())) {
         free(g);
         return nn_error_set(err, NN_E_NOMEM, "out of memory");
@@ -577,6 +597,8 @@ void nn_graph_free(nn_graph *g)
     free(g->x);
     free(g->xgrad);
     free(g->work);
+    free(g->tgrads);
+    nn_pool_free(g->pool);
     nn_arena_free(g->arena);
     free(g);
 }
@@ -591,6 +613,53 @@ int nn_graph_set_max_batch(nn_graph *g, int max_batch, nn_error *err)
 }
 
 int nn_graph_max_batch(const nn_graph *g) { return g->max_batch; }
+
+int nn_graph_set_threads(nn_graph *g, int threads, nn_error *err)
+{
+    if (threads < 1 || threads > NN_MAX_THREADS)
+        return nn_error_set(err, NN_E_USAGE, "threads must be 1 to %d, got %d", NN_MAX_THREADS,
+                            threads);
+    if (threads == g->threads)
+        return NN_OK;
+    nn_pool *pool = NULL;
+    float *tgrads = NULL;
+    int rc = threads > 1 ? nn_pool_new(threads, &pool, err) : NN_OK;
+    if (!rc && threads > 1) {
+        tgrads = calloc((size_t)(threads - 1) * g->n_params + 1, sizeof(float));
+        if (!tgrads)
+            rc = nn_error_set(err, NN_E_NOMEM, "out of memory for %d threads", threads);
+    }
+    int old = g->threads;
+    g->threads = threads;
+    if (!rc)
+        rc = alloc_batch_buffers(g, g->max_batch, err);
+    if (rc) {
+        g->threads = old;
+        nn_pool_free(pool);
+        free(tgrads);
+        return rc;
+    }
+    nn_pool_free(g->pool);
+    free(g->tgrads);
+    g->pool = pool;
+    g->tgrads = tgrads;
+    return NN_OK;
+}
+
+int nn_graph_threads(const nn_graph *g) { return g->threads; }
+
+int nn_graph_set_slice(nn_graph *g, int slice, nn_error *err)
+{
+    if (slice < 0)
+        return nn_error_set(err, NN_E_USAGE, "slice must be 0 (whole batch) or more, got %d",
+                            slice);
+    int old = g->slice;
+    g->slice = slice;
+    int rc = alloc_batch_buffers(g, g->max_batch, err);
+    if (rc)
+        g->slice = old;
+    return rc;
+}
 
 void nn_graph_init(nn_graph *g, nn_rng *rng)
 {
@@ -675,35 +744,75 @@ uint64_t nn_graph_fingerprint(const nn_graph *g)
 
 /* ---- running ------------------------------------------------------------------------------ */
 
-static void make_pass(nn_graph *g, node *nd, int batch, nn_pass *p)
+/* The slice [b0, b0 + batch) of a pass, run by thread `part`. */
+static void make_pass(nn_graph *g, node *nd, int b0, int batch, int part, nn_pass *p)
 {
     memset(p, 0, sizeof *p);
     p->batch = batch;
+    size_t in_x = nn_shape_size(g->input) * (size_t)b0;
     for (int k = 0; k < nd->layer.n_in; k++) {
         int src = nd->in_idx[k];
-        p->in[k] = src < 0 ? g->x : g->nodes[src].out;
+        size_t off = src < 0 ? in_x : g->nodes[src].out_size * (size_t)b0;
+        p->in[k] = (src < 0 ? g->x : g->nodes[src].out) + off;
         if (src < 0)
-            p->in_grad[k] = g->want_input_grad ? g->xgrad : NULL;
+            p->in_grad[k] = g->want_input_grad ? g->xgrad + off : NULL;
         else
-            p->in_grad[k] = g->nodes[src].needs_back ? g->nodes[src].grad : NULL;
+            p->in_grad[k] = g->nodes[src].needs_back ? g->nodes[src].grad + off : NULL;
     }
-    p->out = nd->out;
-    p->out_grad = nd->grad;
+    size_t off = nd->out_size * (size_t)b0;
+    p->out = nd->out + off;
+    p->out_grad = nd->grad + off;
     p->params = g->params + nd->param_off;
-    p->grads = g->grads + nd->param_off;
+    p->grads = (part ? g->tgrads + (size_t)(part - 1) * g->n_params : g->grads) + nd->param_off;
     p->fixed = g->fixed + nd->fixed_off;
-    p->work = g->work;
+    p->work = g->work + (size_t)part * g->work_stride;
+}
+
+/* How a batch is cut: parts slices of nearly equal size, in order. */
+static int batch_parts(const nn_graph *g, int batch)
+{
+    return batch < g->threads ? (batch > 0 ? batch : 1) : g->threads;
+}
+
+static void slice_of(int batch, int parts, int part, int *b0, int *n)
+{
+    int lo = (int)((long)batch * part / parts), hi = (int)((long)batch * (part + 1) / parts);
+    *b0 = lo;
+    *n = hi - lo;
+}
+
+typedef struct pass_job {
+    nn_graph *g;
+    int batch, parts;
+    /* backward and hdiag */
+    const float *dout, *g1;
+    int preact, hdiag;
+    float *hacc;
+} pass_job;
+
+static void forward_part(void *arg, int part)
+{
+    pass_job *j = arg;
+    nn_graph *g = j->g;
+    int first, count;
+    slice_of(j->batch, j->parts, part, &first, &count);
+    int step = g->slice > 0 ? g->slice : count;
+    for (int b0 = first; b0 < first + count; b0 += step) {
+        int n = first + count - b0 < step ? first + count - b0 : step;
+        for (int i = 0; i < g->n; i++) {
+            node *nd = &g->nodes[i];
+            nn_pass p;
+            make_pass(g, nd, b0, n, part, &p);
+            nd->layer.ops->forward(&nd->layer, &p);
+            nn_activation_forward(nd->act, p.out, nd->out_size, n);
+        }
+    }
 }
 
 const float *nn_graph_forward(nn_graph *g, int batch)
 {
-    for (int i = 0; i < g->n; i++) {
-        node *nd = &g->nodes[i];
-        nn_pass p;
-        make_pass(g, nd, batch, &p);
-        nd->layer.ops->forward(&nd->layer, &p);
-        nn_activation_forward(nd->act, nd->out, nd->out_size, batch);
-    }
+    pass_job j = {.g = g, .batch = batch, .parts = batch_parts(g, batch)};
+    nn_pool_run(g->pool, j.parts, forward_part, &j);
     return g->nodes[g->n - 1].out;
 }
 
@@ -711,36 +820,74 @@ void nn_graph_zero_grads(nn_graph *g) { memset(g->grads, 0, sizeof(float) * g->n
 
 /* Shared by backward and hdiag: the two passes differ in the layer call, the activation rule and
  * where the parameter terms go. */
-static void run_backward(nn_graph *g, int batch, const float *dout, int preact, int hdiag,
-                         const float *g1, float *hacc)
+static void backward_slice(pass_job *j, int part, int b0, int n);
+
+static void backward_part(void *arg, int part)
 {
+    pass_job *j = arg;
+    int first, count;
+    slice_of(j->batch, j->parts, part, &first, &count);
+    int step = j->g->slice > 0 ? j->g->slice : count;
+    for (int b0 = first; b0 < first + count; b0 += step)
+        backward_slice(j, part, b0, first + count - b0 < step ? first + count - b0 : step);
+}
+
+static void backward_slice(pass_job *j, int part, int b0, int n)
+{
+    nn_graph *g = j->g;
     for (int i = 0; i < g->n; i++)
         if (g->nodes[i].needs_back)
-            memset(g->nodes[i].grad, 0, sizeof(float) * g->nodes[i].out_size * (size_t)batch);
+            memset(g->nodes[i].grad + g->nodes[i].out_size * (size_t)b0, 0,
+                   sizeof(float) * g->nodes[i].out_size * (size_t)n);
+    size_t in_size = nn_shape_size(g->input);
     if (g->want_input_grad)
-        memset(g->xgrad, 0, sizeof(float) * nn_shape_size(g->input) * (size_t)batch);
+        memset(g->xgrad + in_size * (size_t)b0, 0, sizeof(float) * in_size * (size_t)n);
     node *last = &g->nodes[g->n - 1];
-    memcpy(last->grad, dout, sizeof(float) * last->out_size * (size_t)batch);
+    size_t out_off = last->out_size * (size_t)b0;
+    memcpy(last->grad + out_off, j->dout + out_off, sizeof(float) * last->out_size * (size_t)n);
     for (int i = g->n - 1; i >= 0; i--) {
         node *nd = &g->nodes[i];
         if (!nd->needs_back)
             continue;
-        if (!(nd == last && preact)) {
-            if (hdiag)
-                nn_activation_hdiag(nd->act, nd->out, nd->grad, nd->out_size, batch);
-            else
-                nn_activation_backward(nd->act, nd->out, nd->grad, nd->out_size, batch);
-        }
         nn_pass p;
-        make_pass(g, nd, batch, &p);
-        if (hdiag) {
-            p.grads = hacc + nd->param_off;
-            p.out_grad1 = nd == last ? g1 : NULL;
+        make_pass(g, nd, b0, n, part, &p);
+        float *gy = nd->grad + nd->out_size * (size_t)b0;
+        if (!(nd == last && j->preact)) {
+            if (j->hdiag)
+                nn_activation_hdiag(nd->act, p.out, gy, nd->out_size, n);
+            else
+                nn_activation_backward(nd->act, p.out, gy, nd->out_size, n);
+        }
+        if (j->hdiag) {
+            float *acc = part ? g->tgrads + (size_t)(part - 1) * g->n_params : j->hacc;
+            p.grads = acc + nd->param_off;
+            p.out_grad1 = nd == last && j->g1 ? j->g1 + out_off : NULL;
             nd->layer.ops->backward_hdiag(&nd->layer, &p);
         } else {
             nd->layer.ops->backward(&nd->layer, &p);
         }
     }
+}
+
+/* Adds the other parts' parameter terms into dst, in part order, and zeroes them again. */
+static void reduce_parts(nn_graph *g, int parts, float *restrict dst)
+{
+    for (int part = 1; part < parts; part++) {
+        float *restrict src = g->tgrads + (size_t)(part - 1) * g->n_params;
+        for (size_t k = 0; k < g->n_params; k++) {
+            dst[k] += src[k];
+            src[k] = 0.0f;
+        }
+    }
+}
+
+static void run_backward(nn_graph *g, int batch, const float *dout, int preact, int hdiag,
+                         const float *g1, float *hacc)
+{
+    pass_job j = {.g = g, .batch = batch, .parts = batch_parts(g, batch), .dout = dout,
+                  .g1 = g1, .preact = preact, .hdiag = hdiag, .hacc = hacc};
+    nn_pool_run(g->pool, j.parts, backward_part, &j);
+    reduce_parts(g, j.parts, hdiag ? hacc : g->grads);
 }
 
 void nn_graph_backward(nn_graph *g, int batch, const float *dout, int dout_is_preact)

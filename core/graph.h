@@ -46,6 +46,21 @@ void nn_graph_free(nn_graph *g);
 int nn_graph_set_max_batch(nn_graph *g, int max_batch, nn_error *err);
 int nn_graph_max_batch(const nn_graph *g);
 
+/* Runs every pass on `threads` threads of the graph's own (default 1): a batch of B is cut into
+ * min(threads, B) contiguous slices, each run through every layer by one thread, and the
+ * parameter gradients of the slices are summed in slice order. Results are identical from run to
+ * run for a given thread count (they may differ in the last bits between thread counts). BLAS
+ * should then run single-threaded (nn_blas_set_threads(1)), or the two kinds of threads compete
+ * for the cores. Not during a step. */
+int nn_graph_set_threads(nn_graph *g, int threads, nn_error *err);
+int nn_graph_threads(const nn_graph *g);
+
+/* Each thread takes its samples through the layers `slice` at a time (0: all at once), so that
+ * the im2col matrices and activations of a run stay in the core's cache; the scratch space is
+ * sized for one slice. Parameter gradients accumulate over the slices in order. */
+#define NN_DEFAULT_SLICE 16
+int nn_graph_set_slice(nn_graph *g, int slice, nn_error *err);
+
 /* Fills parameters and fixed constants, drawing from rng in layer order. */
 void nn_graph_init(nn_graph *g, nn_rng *rng);
 

@@ -1,4 +1,5 @@
 #include "layer.h"
+#include "simd.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,9 +26,42 @@ void nn_init_lecun_uniform(float *w, size_t n, size_t fan_in, nn_rng *rng)
         w[i] = nn_rng_uniform(rng, -a, a);
 }
 
+/* The common case, stride 1 and no padding: every row of col is a plain 2-D copy. */
+static NN_CLONES void im2col_s1(const float *restrict img, int c, int h, int w, int k, int oh,
+                                int ow, float *restrict col, int ld)
+{
+    for (int ch = 0; ch < c; ch++)
+        for (int ky = 0; ky < k; ky++)
+            for (int kx = 0; kx < k; kx++) {
+                float *row = col + (size_t)((ch * k + ky) * k + kx) * ld;
+                const float *src = img + ((size_t)ch * h + ky) * w + kx;
+                for (int y = 0; y < oh; y++)
+                    for (int x = 0; x < ow; x++)
+                        row[y * ow + x] = src[y * w + x];
+            }
+}
+
+static void col2im_s1(const float *restrict col, int ld, int c, int h, int w, int k, int oh,
+                      int ow, float *restrict img)
+{
+    for (int ch = 0; ch < c; ch++)
+        for (int ky = 0; ky < k; ky++)
+            for (int kx = 0; kx < k; kx++) {
+                const float *row = col + (size_t)((ch * k + ky) * k + kx) * ld;
+                float *dst = img + ((size_t)ch * h + ky) * w + kx;
+                for (int y = 0; y < oh; y++)
+                    for (int x = 0; x < ow; x++)
+                        dst[y * w + x] += row[y * ow + x];
+            }
+}
+
 void nn_im2col(const float *img, int c, int h, int w, int k, int stride, int pad, int oh, int ow,
                float *col, int ld)
 {
+    if (stride == 1 && pad == 0) {
+        im2col_s1(img, c, h, w, k, oh, ow, col, ld);
+        return;
+    }
     for (int ch = 0; ch < c; ch++)
         for (int ky = 0; ky < k; ky++)
             for (int kx = 0; kx < k; kx++) {
@@ -41,10 +75,6 @@ void nn_im2col(const float *img, int c, int h, int w, int k, int stride, int pad
                         continue;
                     }
                     const float *src = plane + (size_t)iy * w;
-                    if (stride == 1 && pad == 0) {
-                        memcpy(dst, src + kx, sizeof(float) * ow);
-                        continue;
-                    }
                     for (int x = 0; x < ow; x++) {
                         int ix = x * stride + kx - pad;
                         dst[x] = (ix >= 0 && ix < w) ? src[ix] : 0.0f;
@@ -56,6 +86,10 @@ void nn_im2col(const float *img, int c, int h, int w, int k, int stride, int pad
 void nn_col2im_add(const float *col, int ld, int c, int h, int w, int k, int stride, int pad,
                    int oh, int ow, float *img)
 {
+    if (stride == 1 && pad == 0) {
+        col2im_s1(col, ld, c, h, w, k, oh, ow, img);
+        return;
+    }
     for (int ch = 0; ch < c; ch++)
         for (int ky = 0; ky < k; ky++)
             for (int kx = 0; kx < k; kx++) {

@@ -235,7 +235,7 @@ int nn_net_train_step(nn_net *net, const float *x, const uint8_t *labels, int ba
                            "the loss is not finite; the first non-finite output is", err);
     nn_graph_zero_grads(net->g);
     nn_graph_backward(net->g, batch, net->dout, nn_loss_grad_is_preact(&net->cfg.loss));
-    const float *g = nn_graph_grads(net->g);
+    float *g = nn_graph_grads(net->g);
     size_t n = nn_graph_param_count(net->g);
     for (size_t k = 0; k < n; k++)
         if (!isfinite(g[k]))

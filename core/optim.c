@@ -1,5 +1,7 @@
 #include "optim.h"
+#include "simd.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,21 +87,39 @@ void nn_optim_set_lr(nn_optim *opt, double lr)
         opt->step[k] = (float)(lr / (opt->cfg.mu + opt->state[k]));
 }
 
-void nn_optim_step(nn_optim *opt, float *restrict params, const float *restrict grads)
+/* A float is NaN or Inf exactly when its exponent bits are all ones; testing the bits keeps the
+ * loop free of branches and floating-point reductions, so it vectorizes. */
+static inline uint32_t nonfinite_bits(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return (u & 0x7f800000u) == 0x7f800000u;
+}
+
+NN_CLONES int nn_optim_step(nn_optim *opt, float *restrict params, float *restrict grads)
 {
     size_t n = opt->n;
+    uint32_t bad = 0;
     if (opt->cfg.kind == NN_OPT_SDLM) {
         const float *restrict step = opt->step;
-        for (size_t k = 0; k < n; k++)
-            params[k] -= step[k] * grads[k];
-        return;
+        for (size_t k = 0; k < n; k++) {
+            float g = grads[k];
+            bad |= nonfinite_bits(g);
+            params[k] -= step[k] * g;
+            grads[k] = 0.0f;
+        }
+        return bad != 0;
     }
     float lr = (float)opt->lr, m = (float)opt->cfg.momentum, wd = (float)opt->cfg.weight_decay;
     float *restrict v = opt->state;
     for (size_t k = 0; k < n; k++) {
-        v[k] = m * v[k] - lr * (grads[k] + wd * params[k]);
+        float g = grads[k];
+        bad |= nonfinite_bits(g);
+        v[k] = m * v[k] - lr * (g + wd * params[k]);
         params[k] += v[k];
+        grads[k] = 0.0f;
     }
+    return bad != 0;
 }
 
 size_t nn_optim_state_count(const nn_optim *opt) { return opt->n; }

@@ -40,9 +40,12 @@ int nn_optim_new(const nn_optim_cfg *cfg, size_t n_params, nn_optim **out, nn_er
 void nn_optim_free(nn_optim *opt);
 /* Sets the learning rate (and, for sdlm, recomputes the steps from the current estimate). */
 void nn_optim_set_lr(nn_optim *opt, double lr);
-/* One update from the gradient of the batch mean. params and grads do not overlap (the
- * definition says restrict; the declaration does not, so that C++ can read it). */
-void nn_optim_step(nn_optim *opt, float *params, const float *grads);
+/* One update from the gradient of the batch mean, in one pass that also sets the gradients back
+ * to zero for the next step and checks them. Returns 0 when every gradient was finite; 1 when
+ * one was not, in which case the parameters it touched are NaN or Inf too (a non-finite gradient
+ * always propagates, even at lr 0), which tells where it was. params and grads do not overlap
+ * (the definition says restrict; the declaration does not, so that C++ can read it). */
+int nn_optim_step(nn_optim *opt, float *params, float *grads);
 /* The state to save in a checkpoint: n floats. */
 size_t nn_optim_state_count(const nn_optim *opt);
 

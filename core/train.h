@@ -101,6 +101,7 @@ typedef struct nn_train_opts {
     long limit_train, limit_test;/* > 0 keep only the first N samples */
     const char *run_dir;         /* default runs/<name> */
     int resume;                  /* continue from <run_dir>/last.ckpt */
+    int threads;                 /* the graph's threads (nn_graph_set_threads); 0 = 1 */
 } nn_train_opts;
 
 /* Reads the config, builds and initialises the graph, loads the data. */
@@ -115,6 +116,12 @@ long nn_trainer_epoch(const nn_trainer *t);
 /* Trains to the last epoch, writing <run_dir>/last.ckpt (and best.ckpt, metrics.csv) after each
  * epoch. */
 int nn_trainer_run(nn_trainer *t, const nn_train_hooks *hooks, nn_error *err);
+/* Flush-to-zero and denormals-are-zero on the calling thread (as nn_trainer_run does: deep tanh
+ * gradients underflow, and denormal arithmetic is tens of times slower); returns the previous
+ * setting for nn_denormals_restore. A no-op off x86. */
+unsigned nn_denormals_off(void);
+void nn_denormals_restore(unsigned old);
+
 /* The final test evaluation of the trained graph. */
 int nn_trainer_test(nn_trainer *t, nn_eval *out, nn_error *err);
 

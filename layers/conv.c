@@ -6,10 +6,13 @@
 
 #include "blas.h"
 #include "layer.h"
+#include "simd.h"
 
 typedef struct conv {
     nn_conv_geom g;
     int maps, kk; /* kk = in_maps * k * k: one row of the weight matrix */
+    int whole;    /* the kernel covers the whole unpadded input (LeNet's C5): then im2col is the
+                     identity and the layer is a dense one, computed as such without copies */
 } conv;
 
 static const char *const conv_keys[] = {"maps", "kernel", "stride", "padding", NULL};
@@ -35,6 +38,7 @@ static int conv_infer(nn_layer *l, nn_layer_plan *plan, nn_error *err)
     if (rc)
         return rc;
     c->kk = in.c * c->g.k * c->g.k;
+    c->whole = c->g.pad == 0 && c->g.k == in.h && c->g.k == in.w;
     size_t kk = (size_t)c->kk, p = (size_t)c->g.positions;
     plan->out = (nn_shape){c->maps, c->g.oh, c->g.ow};
     plan->n_params = (kk + 1) * (size_t)c->maps;
@@ -60,10 +64,51 @@ static void conv_init(const nn_layer *l, float *params, float *fixed, nn_rng *rn
     memset(params + nw, 0, sizeof(float) * c->maps);
 }
 
+/* The whole-input case: y[B][maps] = x[B][kk] W^T + bias, as a dense layer. */
+static void whole_forward(const conv *c, const nn_pass *p)
+{
+    const float *bias = p->params + (size_t)c->kk * c->maps;
+    for (int b = 0; b < p->batch; b++)
+        memcpy(p->out + (size_t)b * c->maps, bias, sizeof(float) * c->maps);
+    nn_sgemm(0, 1, p->batch, c->maps, c->kk, 1.0f, p->in[0], c->kk, p->params, c->kk, 1.0f,
+             p->out, c->maps);
+}
+
+/* Work: squared inputs [B][kk] | squared weights, for the Hessian pass. */
+static void whole_back(const conv *c, const nn_pass *p, int squared)
+{
+    size_t nw = (size_t)c->kk * c->maps, nx = (size_t)p->batch * c->kk;
+    const float *x = p->in[0], *w = p->params, *dy = p->out_grad;
+    if (squared) {
+        float *x2 = p->work, *w2 = p->work + nx;
+        for (size_t i = 0; i < nx; i++)
+            x2[i] = x[i] * x[i];
+        for (size_t i = 0; i < nw; i++)
+            w2[i] = w[i] * w[i];
+        x = x2;
+        w = w2;
+    }
+    nn_sgemm(1, 0, c->maps, c->kk, p->batch, 1.0f, dy, c->maps, x, c->kk, 1.0f, p->grads, c->kk);
+    float *db = p->grads + nw;
+    for (int o = 0; o < c->maps; o++) {
+        double sum = 0;
+        for (int b = 0; b < p->batch; b++)
+            sum += dy[(size_t)b * c->maps + o];
+        db[o] += (float)sum;
+    }
+    if (p->in_grad[0])
+        nn_sgemm(0, 0, p->batch, c->kk, c->maps, 1.0f, dy, c->maps, w, c->kk, 1.0f,
+                 p->in_grad[0], c->kk);
+}
+
 /* Work layout: col [kk][B*P] | dcol [kk][B*P] | ycm [maps][B*P] | squared weights. */
 static void conv_forward(const nn_layer *l, const nn_pass *p)
 {
     const conv *c = l->priv;
+    if (c->whole) {
+        whole_forward(c, p);
+        return;
+    }
     int bp = p->batch * c->g.positions;
     float *col = p->work;
     float *ycm = col + 2 * (size_t)c->kk * bp;
@@ -78,6 +123,10 @@ static void conv_forward(const nn_layer *l, const nn_pass *p)
 static void conv_back(const nn_layer *l, const nn_pass *p, int squared)
 {
     const conv *c = l->priv;
+    if (c->whole) {
+        whole_back(c, p, squared);
+        return;
+    }
     int bp = p->batch * c->g.positions;
     size_t nw = (size_t)c->kk * c->maps;
     float *col = p->work, *dcol = col + (size_t)c->kk * bp, *dy = dcol + (size_t)c->kk * bp;
@@ -94,12 +143,8 @@ static void conv_back(const nn_layer *l, const nn_pass *p, int squared)
     nn_to_channel_major(p->out_grad, p->batch, c->maps, c->g.positions, dy);
     nn_sgemm(0, 1, c->maps, c->kk, bp, 1.0f, dy, bp, col, bp, 1.0f, p->grads, c->kk);
     float *db = p->grads + nw;
-    for (int o = 0; o < c->maps; o++) {
-        double s = 0;
-        for (int i = 0; i < bp; i++)
-            s += dy[(size_t)o * bp + i];
-        db[o] += (float)s;
-    }
+    for (int o = 0; o < c->maps; o++)
+        db[o] += (float)nn_sum(dy + (size_t)o * bp, (size_t)bp);
     if (!p->in_grad[0])
         return;
     nn_sgemm(1, 0, c->kk, bp, c->maps, 1.0f, w, c->kk, dy, bp, 0.0f, dcol, bp);

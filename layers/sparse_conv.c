@@ -9,6 +9,7 @@
 
 #include "blas.h"
 #include "layer.h"
+#include "simd.h"
 
 typedef struct sparse {
     nn_conv_geom g;
@@ -273,12 +274,8 @@ static void sparse_back(const nn_layer *l, const nn_pass *p, int squared)
         off += (size_t)nu * s->kk;
     }
     float *db = p->grads + nw;
-    for (int o = 0; o < s->maps; o++) {
-        double sum = 0;
-        for (int i = 0; i < bp; i++)
-            sum += w.ycm[(size_t)o * bp + i];
-        db[o] += (float)sum;
-    }
+    for (int o = 0; o < s->maps; o++)
+        db[o] += (float)nn_sum(w.ycm + (size_t)o * bp, (size_t)bp);
     if (p->in_grad[0])
         nn_col2im_batch(&s->g, l->in[0], w.dcol, p->batch, p->in_grad[0]);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "layer.h"
+#include "simd.h"
 
 typedef struct subsample {
     int size, stride, oh, ow;
@@ -48,6 +49,7 @@ static int subsample_infer(nn_layer *l, nn_layer_plan *plan, nn_error *err)
     s->ow = (in.w - s->size) / s->stride + 1;
     plan->out = (nn_shape){in.c, s->oh, s->ow};
     plan->n_params = 2 * (size_t)in.c;
+    plan->work_fixed = (size_t)s->oh * s->ow; /* one map's window sums, for backward */
     plan->connections = (double)(s->size * s->size + 1) * nn_shape_size(plan->out);
     snprintf(plan->kernel, sizeof plan->kernel, "%dx%d", s->size, s->size);
     return NN_OK;
@@ -77,6 +79,20 @@ static void subsample_forward(const nn_layer *l, const nn_pass *p)
     nn_shape in = l->in[0];
     const float *coef = p->params, *bias = p->params + in.c;
     float *out = p->out;
+    if (s->size == 2 && s->stride == 2) { /* LeNet's case, with the window unrolled */
+        for (int b = 0; b < p->batch; b++)
+            for (int c = 0; c < in.c; c++) {
+                const float *plane = p->in[0] + ((size_t)b * in.c + c) * in.h * in.w;
+                for (int y = 0; y < s->oh; y++) {
+                    const float *r0 = plane + (size_t)2 * y * in.w, *r1 = r0 + in.w;
+                    for (int x = 0; x < s->ow; x++)
+                        out[x] = coef[c] * (r0[2 * x] + r0[2 * x + 1] + r1[2 * x] +
+                                            r1[2 * x + 1]) + bias[c];
+                    out += s->ow;
+                }
+            }
+        return;
+    }
     for (int b = 0; b < p->batch; b++)
         for (int c = 0; c < in.c; c++) {
             const float *plane = p->in[0] + ((size_t)b * in.c + c) * in.h * in.w;
@@ -88,9 +104,53 @@ static void subsample_forward(const nn_layer *l, const nn_pass *p)
 
 /* Gradient (squared = 0) and Gauss-Newton diagonal (squared = 1) share one walk: the
  * coefficient's input is the window sum, the window's inputs see the coefficient. */
+/* size 2, stride 2: windows do not overlap, so each input gets exactly one term. The window
+ * sums of a map go to the scratch first, so that the two reductions over the map vectorize. */
+static NN_CLONES void back_2x2(const subsample *s, nn_shape in, const nn_pass *p, int squared)
+{
+    const float *coef = p->params;
+    float *dcoef = p->grads, *dbias = p->grads + in.c;
+    const float *dy = p->out_grad;
+    size_t per_map = (size_t)s->oh * s->ow;
+    float *sums = p->work;
+    for (int b = 0; b < p->batch; b++)
+        for (int c = 0; c < in.c; c++) {
+            size_t plane_off = ((size_t)b * in.c + c) * in.h * in.w;
+            const float *plane = p->in[0] + plane_off;
+            float *gplane = p->in_grad[0] ? p->in_grad[0] + plane_off : NULL;
+            float k = squared ? coef[c] * coef[c] : coef[c];
+            for (int y = 0; y < s->oh; y++) {
+                const float *r0 = plane + (size_t)2 * y * in.w, *r1 = r0 + in.w;
+                float *sy = sums + (size_t)y * s->ow;
+                for (int x = 0; x < s->ow; x++) {
+                    float sum = r0[2 * x] + r0[2 * x + 1] + r1[2 * x] + r1[2 * x + 1];
+                    sy[x] = squared ? sum * sum : sum;
+                }
+                if (gplane) {
+                    const float *gy = dy + (size_t)y * s->ow;
+                    float *g0 = gplane + (size_t)2 * y * in.w, *g1 = g0 + in.w;
+                    for (int x = 0; x < s->ow; x++) {
+                        float kg = k * gy[x];
+                        g0[2 * x] += kg;
+                        g0[2 * x + 1] += kg;
+                        g1[2 * x] += kg;
+                        g1[2 * x + 1] += kg;
+                    }
+                }
+            }
+            dcoef[c] += (float)nn_dot(dy, sums, per_map);
+            dbias[c] += (float)nn_sum(dy, per_map);
+            dy += per_map;
+        }
+}
+
 static void subsample_back(const nn_layer *l, const nn_pass *p, int squared)
 {
     const subsample *s = l->priv;
+    if (s->size == 2 && s->stride == 2) {
+        back_2x2(s, l->in[0], p, squared);
+        return;
+    }
     nn_shape in = l->in[0];
     const float *coef = p->params;
     float *dcoef = p->grads, *dbias = p->grads + in.c;

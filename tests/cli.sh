@@ -196,7 +196,10 @@ expect_in "$errout" "belongs to another graph" "fingerprint message"
 # SIGINT: the step finishes, a checkpoint is written, exit 130; --resume finishes the run.
 "$nnrun" configs/lenet5.yaml train --epochs 2 --limit-train 6000 --limit-test 100 --run-dir "$tmp/r2" >"$tmp/sig.out" 2>"$tmp/sig.err" &
 pid=$!
-sleep 3
+# not a fixed delay (a fast build finishes the run in one): the run directory's config.yaml is
+# written just before training starts; the signal then lands in the first epoch
+for _ in $(seq 600); do [ -s "$tmp/r2/config.yaml" ] && break; sleep 0.05; done
+sleep 0.3
 kill -INT $pid
 wait $pid; rc=$?
 [ $rc = 130 ] && ok || bad "SIGINT: exit $rc, expected 130; $(cat "$tmp/sig.err")"
@@ -264,6 +267,14 @@ expect_in "$errout" "layer '" "divergence names the layer"
 expect_in "$errout" "the last checkpoint is kept" "divergence keeps the checkpoint"
 cmp -s "$tmp/good.ckpt" "$tmp/dv/last.ckpt" && ok || bad "a diverged run replaced the last good checkpoint"
 expect_exit 0 "the kept checkpoint loads" -- "$nnrun" "$tmp/diverge.yaml" test --weights "$tmp/dv/last.ckpt" --limit-test 10
+
+# bench: both throughputs and the sgemm peak; bad values refused before any work.
+expect_exit 0 "bench" -- "$nnrun" configs/lenet5.yaml bench --batch 4 --threads 2 --repeats 1
+expect_in "$out" "batch 4, 2 threads" "bench settings"
+expect_in "$out" "images/cpu-s" "bench figures"
+case "$out" in *"train "*"infer "*"peak "*) ok ;; *) bad "bench lines: $out" ;; esac
+expect_exit 2 "bench --threads 0" -- "$nnrun" configs/lenet5.yaml bench --threads 0
+expect_exit 2 "bench --repeats 100" -- "$nnrun" configs/lenet5.yaml bench --repeats 100
 
 # valgrind: a short training run with no memory errors and no leaks.
 if command -v valgrind >/dev/null; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages nnrun needs when any is missing (as root), or says what to install.
 set -eu
-pkgs="make gcc pkg-config libyaml-dev libopenblas-dev libcriterion-dev zlib1g-dev valgrind"
+pkgs="make gcc pkg-config libyaml-dev libopenblas-dev libcriterion-dev zlib1g-dev valgrind libpng-dev dataset-fashion-mnist"
 need=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"

@@ -1,9 +1,9 @@
 # nnrun — build, test, data. `make` builds bin/nnrun and build/libnn.a.
-# Packages (Debian): libyaml-dev libopenblas-dev libcriterion-dev zlib1g-dev pkg-config;
+# Packages (Debian): libyaml-dev libopenblas-dev libcriterion-dev zlib1g-dev libpng-dev pkg-config;
 # tools/deps.sh installs what is missing when run as root and says what to install otherwise.
 
 CC      ?= cc
-PKGS    := yaml-0.1 openblas zlib
+PKGS    := yaml-0.1 openblas zlib libpng
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror=implicit-function-declaration
@@ -29,14 +29,15 @@ $(B)/.deps: tools/deps.sh
 
 deps: $(B)/.deps
 
-$(B)/%.o: %.c $(HDRS) | $(B)/.deps
+$(B)/%.o: %.c $(HDRS) $(wildcard apps/*.h) | $(B)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(B)/libnn.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-bin/nnrun: $(B)/apps/nnrun.o $(B)/libnn.a
+APP_OBJ := $(B)/apps/compare.o $(B)/apps/show.o
+bin/nnrun: $(B)/apps/nnrun.o $(APP_OBJ) $(B)/libnn.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 

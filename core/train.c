@@ -527,9 +527,12 @@ int nn_evaluate(nn_graph *g, const nn_loss *loss, const nn_data_cfg *d, const nn
         const float *y = nn_graph_forward(g, b);
         total += nn_loss_eval(loss, y, ds->labels + i, b, n_out, NULL, &w);
         wrong += (size_t)w;
-        for (int k = 0; out->confusion && k < b; k++) {
+        for (int k = 0; (out->confusion || out->predicted) && k < b; k++) {
             int pred = nn_loss_predict(loss, y + (size_t)k * n_out, n_out);
-            out->confusion[(size_t)ds->labels[i + k] * n_out + pred]++;
+            if (out->confusion)
+                out->confusion[(size_t)ds->labels[i + k] * n_out + pred]++;
+            if (out->predicted)
+                out->predicted[i + k] = (uint8_t)pred;
         }
     }
     free(index);

@@ -77,6 +77,7 @@ typedef struct nn_eval {
     double error;     /* fraction misclassified */
     size_t n;
     uint32_t *confusion; /* optional [classes][classes], rows = true class; caller-owned */
+    uint8_t *predicted;  /* optional [n]: the predicted class of each sample; caller-owned */
 } nn_eval;
 
 /* Runs the whole dataset through g in batches of the graph's max batch. */

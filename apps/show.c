@@ -97,7 +97,7 @@ static row_plan plan_row(nn_shape s)
         return p;
     }
     int z = zoom_for(s);
-    p.tile = (s.w * z > s.h * z ? s.w : s.w) * z + 6;
+    p.tile = s.w * z + 6;
     p.per_line = (MAX_W - LABEL_W) / p.tile;
     if (p.per_line < 1)
         p.per_line = 1;
@@ -127,8 +127,8 @@ static void draw_row(nn_canvas *c, int y, const char *label, const char *sub, nn
     value_range(v, nn_shape_size(s), &lo, &hi);
     if (s.h == 1 && s.w == 1) {
         for (int i = 0; i < s.c; i++)
-            nn_canvas_gray(c, LABEL_W + (i % p.per_line) * p.tile, y + 4 + (i / p.per_line) * p.tile,
-                           v + i, 1, 1, p.tile - 2, lo, hi);
+            nn_canvas_gray(c, LABEL_W + (i % p.per_line) * p.tile,
+                           y + 4 + (i / p.per_line) * p.tile, v + i, 1, 1, p.tile - 2, lo, hi);
         if (s.c == 84)
             nn_canvas_gray(c, LABEL_W + 86 * p.tile > MAX_W - 60 ? MAX_W - 60
                                                                  : LABEL_W + 86 * p.tile,

@@ -173,8 +173,9 @@ double nn_train_cfg_lr(const nn_train_cfg *cfg, long epoch)
     if (cfg->schedule == NN_SCHED_STEP)
         return cfg->lr * pow(cfg->step_gamma, (double)(epoch / cfg->step_every));
     if (cfg->schedule == NN_SCHED_COSINE) {
+        const double pi = 3.14159265358979323846;
         double f = cfg->epochs > 1 ? (double)epoch / (double)cfg->epochs : 0.0;
-        return cfg->min_lr + (cfg->lr - cfg->min_lr) * 0.5 * (1.0 + cos(3.14159265358979323846 * f));
+        return cfg->min_lr + (cfg->lr - cfg->min_lr) * 0.5 * (1.0 + cos(pi * f));
     }
     if (!cfg->n_schedule)
         return cfg->lr;

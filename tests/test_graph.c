@@ -156,8 +156,10 @@ Test(graph, subsample_by_hand)
 Test(graph, avgpool_and_maxpool_by_hand)
 {
     float in[12] = {1, 9, 3, 4, 5, 6, 7, 8, -2, 0, 2, -5}; /* 1x3x4 */
-    nn_graph *a = gc_build("input: [1, 3, 4]\nlayers:\n  - {type: avgpool, size: 2, stride: 1}\n", 1);
-    nn_graph *m = gc_build("input: [1, 3, 4]\nlayers:\n  - {type: maxpool, size: 2, stride: 1}\n", 1);
+    nn_graph *a =
+        gc_build("input: [1, 3, 4]\nlayers:\n  - {type: avgpool, size: 2, stride: 1}\n", 1);
+    nn_graph *m =
+        gc_build("input: [1, 3, 4]\nlayers:\n  - {type: maxpool, size: 2, stride: 1}\n", 1);
     cr_assert_eq(nn_graph_param_count(a) + nn_graph_param_count(m), 0);
     memcpy(nn_graph_input(a), in, sizeof in);
     memcpy(nn_graph_input(m), in, sizeof in);

@@ -101,7 +101,8 @@ Test(schedule, step_and_cosine)
         read_cfg("train: {epochs: 4, schedule: {type: cosine, lr: 0.2, min_lr: 0.02}}\n");
     cr_assert_float_eq(nn_train_cfg_lr(&co, 0), 0.2, 1e-12);
     cr_assert_float_eq(nn_train_cfg_lr(&co, 2), 0.11, 1e-12); /* halfway */
-    cr_assert_float_eq(nn_train_cfg_lr(&co, 1), 0.02 + 0.18 * (1 + cos(3.14159265358979323846 / 4)) / 2, 1e-12);
+    const double pi = 3.14159265358979323846;
+    cr_assert_float_eq(nn_train_cfg_lr(&co, 1), 0.02 + 0.18 * (1 + cos(pi / 4)) / 2, 1e-12);
     co.epochs = 8; /* --epochs stretches the curve */
     cr_assert_float_eq(nn_train_cfg_lr(&co, 4), 0.11, 1e-12);
     nn_train_cfg list = read_cfg("train: {schedule: [[2, 0.5], [1, 0.25]]}\n");

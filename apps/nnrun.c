@@ -521,9 +521,12 @@ int main(int argc, char **argv)
     if (!strcmp(o.command, "compare")) {
         char line[2048];
         size_t len = 0;
-        for (int i = 0; i < argc && len + 2 < sizeof line; i++)
-            len += (size_t)snprintf(line + len, sizeof line - len, "%s%s", i ? " " : "nnrun",
-                                    i ? argv[i] : "");
+        for (int i = 0; i < argc && len + 2 < sizeof line; i++) {
+            /* quoted where a shell would split or expand it, so the line can be pasted */
+            int quote = i && strpbrk(argv[i], " {}[]*?$\"'\\;&|<>()") != NULL;
+            len += (size_t)snprintf(line + len, sizeof line - len, "%s%s%s%s", i ? " " : "nnrun",
+                                    quote ? "'" : "", i ? argv[i] : "", quote ? "'" : "");
+        }
         compare_opts co = {.configs = o.files,
                            .n_configs = o.n_files,
                            .sets = o.sets,

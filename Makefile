@@ -30,7 +30,7 @@ $(B)/.deps: tools/deps.sh
 
 deps: $(B)/.deps
 
-$(B)/%.o: %.c $(HDRS) | $(B)/.deps
+$(B)/%.o: %.c $(HDRS) $(wildcard apps/*.h) | $(B)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -48,7 +48,8 @@ $(B)/gen/glyphs_ascii.o: $(B)/gen/glyphs_ascii.c $(HDRS) | $(B)/.deps
 $(B)/libnn.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-bin/nnrun: $(B)/apps/nnrun.o $(B)/libnn.a
+APP_OBJ := $(B)/apps/compare.o $(B)/apps/show.o
+bin/nnrun: $(B)/apps/nnrun.o $(APP_OBJ) $(B)/libnn.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bench.h"
 #include "blas.h"
 #include "image.h"
+#include "compare.h"
 #include "train.h"
 
 enum { EXIT_INPUT = 2, EXIT_NUMERIC = 3, EXIT_STOPPED = 130 };
@@ -25,12 +27,12 @@ static void on_signal(int sig)
 }
 
 typedef struct options {
-    const char *config, *command, *weights, *run_dir;
+    const char *config, *command, *weights, *run_dir, *out_dir;
     const char *sets[64];
     int n_sets;
     const char *files[256];
     int n_files;
-    long epochs, threads, limit_train, limit_test, pairs, batch, repeats, slice;
+    long epochs, threads, limit_train, limit_test, pairs, batch, repeats, slice, seeds;
     int have_seed, resume, invert;
     unsigned long long seed;
 } options;
@@ -38,6 +40,7 @@ typedef struct options {
 static void usage(FILE *f)
 {
     fputs("usage: nnrun CONFIG COMMAND [options]\n"
+          "       nnrun compare CONFIG[@KEY=VALUE...]... [options]\n"
           "commands:\n"
           "  summary                 the layer table: shapes, parameters, connections\n"
           "  train                   train; writes runs/<name>/{config.yaml,metrics.csv,"
@@ -47,7 +50,14 @@ static void usage(FILE *f)
           "                          padding as they are, any other size scaled and centred as\n"
           "                          a character cell; white on black)\n"
           "  bench                   images/s of the training step and of inference, GFLOP/s\n"
+          "  show --weights W IMAGE  feature maps of every layer for one image (PGM or test:N),\n"
+          "                          the C1 kernels and the RBF prototypes, as PNG files in\n"
+          "                          --out (default runs/<name>/show)\n"
           "  layers                  the layer types this nnrun knows\n"
+          "  compare                 train every config with seeds 1..K (default 3); print a\n"
+          "                          markdown table; write it, a CSV and a chart of test error\n"
+          "                          per epoch to --out (default runs/compare). CONFIG@K=V@...\n"
+          "                          is a variant with overrides (give it @name=...)\n"
           "options:\n"
           "  --epochs N              override train.epochs\n"
           "  --seed S                override train.seed\n"
@@ -63,7 +73,11 @@ static void usage(FILE *f)
           "                          classes (default 40)\n"
           "  --batch B, --repeats R  bench: batch size (default train.batch), timed repeats (5)\n"
           "  --slice S               bench: samples taken through the layers at once (default "
-          "16; 0 = all)\n",
+          "16; 0 = all)\n"
+
+          "  --seeds K               compare: seeds 1..K for every config (default 3)\n"
+          "  --out DIR               compare, show: where to write; test: also write the\n"
+          "                          misclassified images to DIR/misclassified.png\n",
           f);
 }
 
@@ -87,6 +101,7 @@ static int parse_args(int argc, char **argv, options *o)
     o->threads = 1;
     o->pairs = 40;
     o->slice = -1;
+    o->seeds = 3;
     int pos = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -121,6 +136,10 @@ static int parse_args(int argc, char **argv, options *o)
                 rc = parse_long(a, v, 1, 100000000, &o->limit_test);
             else if (!strcmp(a, "--pairs"))
                 rc = parse_long(a, v, 0, 65536, &o->pairs);
+            else if (!strcmp(a, "--seeds"))
+                rc = parse_long(a, v, 1, 1000, &o->seeds);
+            else if (!strcmp(a, "--out"))
+                o->out_dir = v;
             else if (!strcmp(a, "--seed")) {
                 rc = parse_long(a, v, 0, 0x7fffffffL, &n);
                 o->seed = (unsigned long long)n;
@@ -142,6 +161,8 @@ static int parse_args(int argc, char **argv, options *o)
             if (rc)
                 return rc;
             i += takes;
+        } else if (pos == 0 && !strcmp(a, "compare")) {
+            o->command = a, pos = 2; /* nnrun compare CONFIG...: every other word is a config */
         } else if (pos == 0) {
             o->config = a, pos++;
         } else if (pos == 1) {
@@ -364,6 +385,31 @@ static void print_confused_pairs(const nn_data_cfg *d, const uint32_t *conf, int
     }
 }
 
+/* With few classes, after the matrix: the off-diagonal cells, largest first (at most 5). */
+static void print_most_confused(const uint32_t *conf, int k)
+{
+    int used[5][2], n = 0;
+    printf("most confused (true -> predicted):");
+    for (; n < 5; n++) {
+        int bi = -1, bj = -1;
+        for (int i = 0; i < k; i++)
+            for (int j = 0; j < k; j++) {
+                if (i == j || !conf[i * k + j])
+                    continue;
+                int seen = 0;
+                for (int u = 0; u < n; u++)
+                    seen |= used[u][0] == i && used[u][1] == j;
+                if (!seen && (bi < 0 || conf[i * k + j] > conf[bi * k + bj]))
+                    bi = i, bj = j;
+            }
+        if (bi < 0)
+            break;
+        used[n][0] = bi, used[n][1] = bj;
+        printf("%s %d -> %d (%u)", n ? "," : "", bi, bj, conf[bi * k + bj]);
+    }
+    printf("%s\n", n ? "" : " none");
+}
+
 static int cmd_test(const nn_doc *doc, const nn_registry *reg, const options *o)
 {
     nn_error err = {0};
@@ -376,8 +422,9 @@ static int cmd_test(const nn_doc *doc, const nn_registry *reg, const options *o)
                                 (size_t)o->limit_test, &ds, &err);
     int k = (int)cfg.data.classes;
     uint32_t *conf = rc ? NULL : calloc((size_t)k * k, sizeof *conf);
-    nn_eval ev = {.confusion = conf};
-    if (!rc && !conf)
+    uint8_t *pred = rc ? NULL : malloc(ds.n + 1);
+    nn_eval ev = {.confusion = conf, .predicted = pred};
+    if (!rc && (!conf || !pred))
         rc = nn_error_set(&err, NN_E_NOMEM, "out of memory");
     if (!rc && (int)nn_shape_size(nn_graph_output_shape(g)) != k)
         rc = nn_error_set(&err, NN_E_SHAPE, "the output has %zu units, the data %d classes",
@@ -400,9 +447,32 @@ static int cmd_test(const nn_doc *doc, const nn_registry *reg, const options *o)
                     printf("%6u", conf[i * k + j]);
                 printf("\n");
             }
+            print_most_confused(conf, k);
+        }
+        if (o->out_dir) {
+            char path[PATH_MAX];
+            size_t shown;
+            snprintf(path, sizeof path, "%s/misclassified.png", o->out_dir);
+            if (mkdir(o->out_dir, 0777) != 0 && errno != EEXIST) {
+                fprintf(stderr, "nnrun: %s: cannot create directory: %s\n", o->out_dir,
+                        strerror(errno));
+                rc = EXIT_INPUT;
+            } else if (nnrun_misclassified_sheet(path, &ds, pred, 400, &shown)) {
+                rc = EXIT_INPUT;
+            } else {
+                printf("misclassified images: %s (%zu shown)\n", path, shown);
+            }
+            if (rc) {
+                free(conf);
+                free(pred);
+                nn_dataset_free(&ds);
+                nn_graph_free(g);
+                return rc;
+            }
         }
     }
     free(conf);
+    free(pred);
     nn_dataset_free(&ds);
     nn_graph_free(g);
     return rc ? fail(&err) : 0;
@@ -515,6 +585,27 @@ static int cmd_bench(const nn_doc *doc, const nn_registry *reg, const options *o
     return 0;
 }
 
+static int cmd_show(const nn_doc *doc, const nn_registry *reg, const options *o)
+{
+    if (o->n_files != 1) {
+        fprintf(stderr, "nnrun: show needs one image: a PGM file or test:N\n");
+        return EXIT_INPUT;
+    }
+    nn_error err = {0};
+    nn_graph *g = NULL;
+    nn_train_cfg cfg;
+    int rc = load_model(doc, reg, o, 1, &g, &cfg, &err);
+    if (rc) {
+        nn_graph_free(g);
+        return fail(&err);
+    }
+    char def[PATH_MAX];
+    snprintf(def, sizeof def, "runs/%s/show", nn_graph_name(g));
+    rc = nnrun_show(g, &cfg, &cfg.loss, o->files[0], o->invert, o->out_dir ? o->out_dir : def);
+    nn_graph_free(g);
+    return rc;
+}
+
 static int cmd_layers(const nn_registry *reg)
 {
     for (size_t i = 0; i < nn_registry_count(reg); i++) {
@@ -539,6 +630,29 @@ int main(int argc, char **argv)
     nn_blas_set_threads(1);
     if (!strcmp(o.command, "layers")) {
         rc = cmd_layers(reg);
+        nn_registry_free(reg);
+        return rc;
+    }
+    if (!strcmp(o.command, "compare")) {
+        char line[2048];
+        size_t len = 0;
+        for (int i = 0; i < argc && len + 2 < sizeof line; i++) {
+            /* quoted where a shell would split or expand it, so the line can be pasted */
+            int quote = i && strpbrk(argv[i], " {}[]*?$\"'\\;&|<>()") != NULL;
+            len += (size_t)snprintf(line + len, sizeof line - len, "%s%s%s%s", i ? " " : "nnrun",
+                                    quote ? "'" : "", i ? argv[i] : "", quote ? "'" : "");
+        }
+        compare_opts co = {.configs = o.files,
+                           .n_configs = o.n_files,
+                           .sets = o.sets,
+                           .n_sets = o.n_sets,
+                           .epochs = o.epochs,
+                           .seeds = o.seeds,
+                           .limit_train = o.limit_train,
+                           .limit_test = o.limit_test,
+                           .out_dir = o.out_dir ? o.out_dir : "runs/compare",
+                           .command = line};
+        rc = nnrun_compare(reg, &co);
         nn_registry_free(reg);
         return rc;
     }
@@ -576,9 +690,11 @@ int main(int argc, char **argv)
         rc = cmd_predict(doc, reg, &o);
     } else if (!strcmp(o.command, "bench")) {
         rc = cmd_bench(doc, reg, &o);
+    } else if (!strcmp(o.command, "show")) {
+        rc = cmd_show(doc, reg, &o);
     } else {
-        fprintf(stderr,
-                "nnrun: unknown command '%s' (summary, train, test, predict, bench, layers)\n",
+        fprintf(stderr, "nnrun: unknown command '%s' (summary, train, test, predict, show, bench, "
+                        "layers, compare)\n",
                 o.command);
         rc = EXIT_INPUT;
     }

@@ -203,9 +203,10 @@ int nn_checkpoint_load(const char *path, nn_checkpoint_meta *meta, float *params
         return nn_error_set(err, NN_E_IO, "%s: not a regular file", path);
     }
     /* Bound what is read by what this graph could need: its parameters plus an optimizer state
-     * of at most as many values. Anything larger is refused before allocating. */
+     * of at most twice as many values and two more (Adam's moments and step count). Anything
+     * larger is refused before allocating. */
     size_t len = (size_t)st.st_size;
-    size_t max_len = HEADER_BYTES + 4 * (size_t)(2 * meta->n_params) + TAIL_BYTES;
+    size_t max_len = HEADER_BYTES + 4 * (size_t)(3 * meta->n_params + 2) + TAIL_BYTES;
     if (len > max_len) {
         fclose(f);
         return nn_error_set(err, NN_E_CHECKPOINT,

@@ -680,6 +680,7 @@ nn_activation nn_graph_output_activation(const nn_graph *g) { return g->nodes[g-
 int nn_graph_layer_count(const nn_graph *g) { return g->n; }
 size_t nn_graph_param_count(const nn_graph *g) { return g->n_params; }
 size_t nn_graph_fixed_count(const nn_graph *g) { return g->n_fixed; }
+const float *nn_graph_fixed(const nn_graph *g) { return g->fixed; }
 float *nn_graph_params(nn_graph *g) { return g->params; }
 float *nn_graph_grads(nn_graph *g) { return g->grads; }
 float *nn_graph_input(nn_graph *g) { return g->x; }
@@ -700,6 +701,7 @@ void nn_graph_layer_info(const nn_graph *g, int i, nn_layer_info *info)
     info->n_params = nd->plan.n_params;
     info->n_fixed = nd->plan.n_fixed;
     info->param_offset = nd->param_off;
+    info->fixed_offset = nd->fixed_off;
     info->connections = nd->plan.connections;
     info->act = nd->act;
 }

@@ -32,6 +32,7 @@ typedef struct nn_layer_info {
     char kernel[32];
     size_t n_params, n_fixed;
     size_t param_offset;       /* where its parameters start in the flat block */
+    size_t fixed_offset;       /* where its fixed constants start (nn_graph_fixed) */
     double connections;
     nn_activation act;
 } nn_layer_info;
@@ -80,6 +81,8 @@ size_t nn_graph_param_count(const nn_graph *g);
 size_t nn_graph_fixed_count(const nn_graph *g);
 float *nn_graph_params(nn_graph *g);
 float *nn_graph_grads(nn_graph *g);
+/* The fixed constants of all layers (e.g. RBF prototypes), after nn_graph_init. */
+const float *nn_graph_fixed(const nn_graph *g);
 /* A hash of the architecture: layer types, shapes, connections and parameter counts. */
 uint64_t nn_graph_fingerprint(const nn_graph *g);
 

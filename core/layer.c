@@ -266,3 +266,35 @@ void nn_registry_free(nn_registry *reg)
     free(reg->ops);
     free(reg);
 }
+
+int nn_pool_geom_read(const nn_layer *l, const nn_node *cfg, nn_pool_geom *g, nn_error *err)
+{
+    char what[96];
+    snprintf(what, sizeof what, "layer '%s'", l->name);
+    long size, stride;
+    int rc = nn_map_long(cfg, "size", 0, 2, 1, 1024, what, &size, err);
+    if (!rc)
+        rc = nn_map_long(cfg, "stride", 0, size, 1, 1024, what, &stride, err);
+    if (rc)
+        return rc;
+    g->size = (int)size;
+    g->stride = (int)stride;
+    return NN_OK;
+}
+
+int nn_pool_geom_infer(const nn_layer *l, nn_pool_geom *g, nn_error *err)
+{
+    nn_shape in = l->in[0];
+    if (g->size > in.h || g->size > in.w)
+        return nn_layer_error(l, err, NN_E_SHAPE,
+                              "window %dx%d is larger than its input %dx%d from layer '%s'",
+                              g->size, g->size, in.h, in.w, l->in_names[0]);
+    if ((in.h - g->size) % g->stride || (in.w - g->size) % g->stride)
+        return nn_layer_error(l, err, NN_E_SHAPE,
+                              "input %dx%d from layer '%s' does not tile into %dx%d windows at "
+                              "stride %d (rows or columns would be dropped)",
+                              in.h, in.w, l->in_names[0], g->size, g->size, g->stride);
+    g->oh = (in.h - g->size) / g->stride + 1;
+    g->ow = (in.w - g->size) / g->stride + 1;
+    return NN_OK;
+}

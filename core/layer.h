@@ -135,6 +135,16 @@ void nn_to_channel_major(const float *src, int batch, int c, int positions, floa
 void nn_from_channel_major(const float *src, int batch, int c, int positions, const float *bias,
                            float *dst);
 
+/* The window geometry pooling layers share, read from `size` (2) and `stride` (size). */
+typedef struct nn_pool_geom {
+    int size, stride;
+    int oh, ow; /* set by nn_pool_geom_infer */
+} nn_pool_geom;
+
+int nn_pool_geom_read(const nn_layer *l, const nn_node *cfg, nn_pool_geom *g, nn_error *err);
+/* Checks the windows tile the first input exactly and sets the output size. */
+int nn_pool_geom_infer(const nn_layer *l, nn_pool_geom *g, nn_error *err);
+
 /* A registry of layer types by name: the built-in ones, plus any a program adds. */
 typedef struct nn_registry nn_registry;
 

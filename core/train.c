@@ -163,7 +163,7 @@ static int resume(nn_trainer *t, nn_error *err)
     if (m.optim_kind != (uint32_t)t->cfg.optim.kind)
         return nn_error_set(err, NN_E_CHECKPOINT,
                             "%s: written by the %s optimizer, the config now says %s", path,
-                            nn_optim_names[m.optim_kind < 2 ? m.optim_kind : 0],
+                            nn_optim_names[m.optim_kind < NN_OPT_COUNT ? m.optim_kind : 0],
                             nn_optim_names[t->cfg.optim.kind]);
     t->epoch = (long)m.epoch;
     t->resume_at = (size_t)m.step;
@@ -377,6 +377,10 @@ static int train_step(nn_trainer *t, size_t i, int b, epoch_sums *s, nn_error *e
 {
     int out = (int)nn_shape_size(nn_graph_output_shape(t->g)), wrong;
     load_batch(t, &t->train, t->perm + i, b);
+    const nn_data_cfg *d = &t->cfg.data;
+    if (d->distort.on)
+        nn_distort_to_float(&d->distort, &t->train, t->perm + i, (size_t)b, (int)d->pad, d->lo,
+                            d->hi, t->cfg.seed, (uint64_t)t->epoch, nn_graph_input(t->g));
     const float *y = nn_graph_forward(t->g, b);
     double loss = nn_loss_eval(&t->cfg.loss, y, t->labels, b, out, t->dout, &wrong);
     if (!isfinite(loss))
@@ -536,9 +540,12 @@ int nn_evaluate(nn_graph *g, const nn_loss *loss, const nn_data_cfg *d, const nn
         const float *y = nn_graph_forward(g, b);
         total += nn_loss_eval(loss, y, ds->labels + i, b, n_out, NULL, &w);
         wrong += (size_t)w;
-        for (int k = 0; out->confusion && k < b; k++) {
+        for (int k = 0; (out->confusion || out->predicted) && k < b; k++) {
             int pred = nn_loss_predict(loss, y + (size_t)k * n_out, n_out);
-            out->confusion[(size_t)ds->labels[i + k] * n_out + pred]++;
+            if (out->confusion)
+                out->confusion[(size_t)ds->labels[i + k] * n_out + pred]++;
+            if (out->predicted)
+                out->predicted[i + k] = (uint8_t)pred;
         }
     }
     free(index);

@@ -8,6 +8,7 @@
 
 #include "checkpoint.h"
 #include "data.h"
+#include "distort.h"
 #include "graph.h"
 #include "loss.h"
 #include "optim.h"
@@ -29,19 +30,30 @@ typedef struct nn_data_cfg {
     float lo, hi;                /* byte 0 -> lo, 255 -> hi */
     long classes;
     int class_names;             /* how classes are shown: NN_CLASS_NAMES_* */
+    nn_distort_cfg distort;      /* applied to training batches only */
 } nn_data_cfg;
 
 /* data: class_names: index (class k shown as k) or ascii (class k is the character 32 + k). */
 enum { NN_CLASS_NAMES_INDEX, NN_CLASS_NAMES_ASCII };
 
+typedef enum nn_schedule_kind {
+    NN_SCHED_LIST,   /* [[epochs, lr], ...], or a constant lr when n_schedule is 0 */
+    NN_SCHED_STEP,   /* lr * gamma^floor(epoch / every) */
+    NN_SCHED_COSINE  /* min_lr + (lr - min_lr) (1 + cos(pi epoch / epochs)) / 2 */
+} nn_schedule_kind;
+
 typedef struct nn_train_cfg {
     long epochs, batch;
     nn_loss loss;
     nn_optim_cfg optim;
-    int n_schedule;              /* 0: a constant lr */
+    nn_schedule_kind schedule;
+    int n_schedule;              /* list: entries; 0 = a constant lr */
     long schedule_epochs[NN_MAX_SCHEDULE];
     double schedule_lr[NN_MAX_SCHEDULE];
-    double lr;
+    double lr;                   /* constant, or the step and cosine schedules' starting rate */
+    long step_every;             /* step */
+    double step_gamma;           /* step */
+    double min_lr;               /* cosine */
     uint64_t seed;
     int shuffle;
     nn_data_cfg data;
@@ -52,7 +64,8 @@ int nn_train_cfg_read(const nn_node *root, nn_train_cfg *out, nn_error *err);
 /* Checks that the loss, optimizer and data agree with the graph: the loss with the output's
  * activation, the output's size with the classes, SDLM with every layer's Hessian pass. */
 int nn_train_cfg_check_graph(const nn_train_cfg *cfg, nn_graph *g, nn_error *err);
-/* Learning rate for epoch e (0-based): the schedule's entry, the last one past its end. */
+/* Learning rate for epoch e (0-based): the list's entry (the last one past its end), or the step
+ * or cosine rule (cosine over cfg->epochs, so it follows --epochs). */
 double nn_train_cfg_lr(const nn_train_cfg *cfg, long epoch);
 
 /* Loads a split (train or test) and checks it against the graph's input shape. */
@@ -68,6 +81,7 @@ typedef struct nn_eval {
     double error;     /* fraction misclassified */
     size_t n;
     uint32_t *confusion; /* optional [classes][classes], rows = true class; caller-owned */
+    uint8_t *predicted;  /* optional [n]: the predicted class of each sample; caller-owned */
 } nn_eval;
 
 /* Runs the whole dataset through g in batches of the graph's max batch. */

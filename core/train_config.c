@@ -49,7 +49,7 @@ static int read_range(const nn_node *data, nn_data_cfg *d, nn_error *err)
 static int read_data(const nn_node *root, nn_data_cfg *d, nn_error *err)
 {
     static const char *const keys[] = {"train", "test", "pad", "range", "classes",
-                                       "class_names", NULL};
+                                       "class_names", "distort", NULL};
     static const char *const class_names[] = {"index", "ascii", NULL};
     memset(d, 0, sizeof *d);
     d->classes = 10;
@@ -75,6 +75,36 @@ static int read_data(const nn_node *root, nn_data_cfg *d, nn_error *err)
     if (!rc && d->class_names == NN_CLASS_NAMES_ASCII && d->classes > 95)
         rc = nn_node_error(err, NN_E_CONFIG, nn_node_get(data, "classes"),
                            "data: class_names 'ascii' names 95 classes, not %ld", d->classes);
+    if (!rc)
+        rc = nn_distort_read(data, &d->distort, err);
+    return rc;
+}
+
+/* schedule: {type: step, lr: 0.01, every: 5, gamma: 0.5} or {type: cosine, lr: 0.01,
+ * min_lr: 0}. */
+static int read_schedule_rule(const nn_node *s, nn_train_cfg *t, nn_error *err)
+{
+    static const char *const keys[] = {"type", "lr", "every", "gamma", "min_lr", NULL};
+    static const char *const kinds[] = {"step", "cosine", NULL};
+    static const char *const what = "train: schedule";
+    int kind = 0;
+    int rc = nn_node_check_keys(s, keys, what, err);
+    if (!rc)
+        rc = nn_map_choice(s, "type", 1, 0, kinds, what, &kind, err);
+    if (!rc)
+        rc = nn_map_double(s, "lr", 1, 0.01, 0.0, 100.0, what, &t->lr, err);
+    t->schedule = kind == 0 ? NN_SCHED_STEP : NN_SCHED_COSINE;
+    const char *other = kind == 0 ? "min_lr" : nn_node_get(s, "every") ? "every" : "gamma";
+    if (!rc && nn_node_get(s, other))
+        return nn_node_error(err, NN_E_CONFIG, nn_node_get(s, other),
+                             "%s: '%s' does not belong to a %s schedule", what, other,
+                             kinds[kind]);
+    if (!rc && kind == 0)
+        rc = nn_map_long(s, "every", 1, 1, 1, 100000, what, &t->step_every, err);
+    if (!rc && kind == 0)
+        rc = nn_map_double(s, "gamma", 0, 0.1, 0.0, 1.0, what, &t->step_gamma, err);
+    if (!rc && kind == 1)
+        rc = nn_map_double(s, "min_lr", 0, 0.0, 0.0, t->lr, what, &t->min_lr, err);
     return rc;
 }
 
@@ -83,10 +113,13 @@ static int read_schedule(const nn_node *train, nn_train_cfg *t, nn_error *err)
     const nn_node *s = nn_node_get(train, "schedule");
     if (!s)
         return NN_OK;
+    if (s->kind == NN_NODE_MAP)
+        return read_schedule_rule(s, t, err);
     if (s->kind != NN_NODE_SEQ || s->n == 0 || s->n > NN_MAX_SCHEDULE)
         return nn_node_error(err, NN_E_CONFIG, s,
                              "train: key 'schedule': expected a list of [epochs, lr] pairs (1 to "
-                             "%d), e.g. [[2, 0.0005], [3, 0.0002]]",
+                             "%d), e.g. [[2, 0.0005], [3, 0.0002]], or {type: step|cosine, lr: "
+                             "...}",
                              NN_MAX_SCHEDULE);
     for (size_t i = 0; i < s->n; i++) {
         const nn_node *e = s->items[i];
@@ -135,7 +168,7 @@ int nn_train_cfg_read(const nn_node *root, nn_train_cfg *t, nn_error *err)
         rc = nn_map_long(train, "seed", 0, 1, 0, 0x7fffffffL, "train", &seed, err);
     if (!rc)
         rc = nn_map_bool(train, "shuffle", 0, 1, "train", &t->shuffle, err);
-    if (!rc && t->n_schedule && nn_node_get(train, "lr"))
+    if (!rc && nn_node_get(train, "schedule") && nn_node_get(train, "lr"))
         rc = nn_node_error(err, NN_E_CONFIG, nn_node_get(train, "lr"),
                            "train: give either 'lr' or 'schedule', not both");
     t->seed = (uint64_t)seed;
@@ -144,6 +177,13 @@ int nn_train_cfg_read(const nn_node *root, nn_train_cfg *t, nn_error *err)
 
 double nn_train_cfg_lr(const nn_train_cfg *cfg, long epoch)
 {
+    if (cfg->schedule == NN_SCHED_STEP)
+        return cfg->lr * pow(cfg->step_gamma, (double)(epoch / cfg->step_every));
+    if (cfg->schedule == NN_SCHED_COSINE) {
+        const double pi = 3.14159265358979323846;
+        double f = cfg->epochs > 1 ? (double)epoch / (double)cfg->epochs : 0.0;
+        return cfg->min_lr + (cfg->lr - cfg->min_lr) * 0.5 * (1.0 + cos(pi * f));
+    }
     if (!cfg->n_schedule)
         return cfg->lr;
     long end = 0;

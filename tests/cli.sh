@@ -276,11 +276,44 @@ case "$out" in *"train "*"infer "*"peak "*) ok ;; *) bad "bench lines: $out" ;; 
 expect_exit 2 "bench --threads 0" -- "$nnrun" configs/lenet5.yaml bench --threads 0
 expect_exit 2 "bench --repeats 100" -- "$nnrun" configs/lenet5.yaml bench --repeats 100
 
+# compare: a table row per config, the files it writes, a real PNG chart; variants need names.
+is_png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ]; }
+expect_exit 0 "compare" -- "$nnrun" compare configs/lenet5.yaml 'configs/lenet5.yaml@name=lenet5-b4@train.batch=4' configs/mlp.yaml --epochs 2 --seeds 2 --limit-train 200 --limit-test 100 --out "$tmp/cmp"
+expect_in "$out" "| config | parameters | connections | test error (2 seeds) | best epoch | train time | images/s |" "compare header"
+expect_in "$out" "| lenet5 | 60,000 | 340,908 | " "compare lenet5 row"
+expect_in "$out" "| lenet5-b4 | 60,000 | 340,908 | " "compare variant row"
+expect_in "$out" "| mlp | 266,610 | 266,610 | " "compare mlp row"
+[ "$(grep -c '^mlp,' "$tmp/cmp/compare.csv")" = 4 ] && ok || bad "compare.csv: expected 2 seeds x 2 epochs of mlp"
+expect_in "$(cat "$tmp/cmp/compare.md")" "| lenet5-b4 |" "compare.md has the table"
+is_png "$tmp/cmp/test_error.png" && ok || bad "compare chart is not a PNG"
+[ -s "$tmp/cmp/mlp/seed2/last.ckpt" ] && ok || bad "compare keeps each run's checkpoint"
+expect_exit 2 "compare: unnamed variant" -- "$nnrun" compare configs/lenet5.yaml 'configs/lenet5.yaml@train.batch=4' --out "$tmp/cmp2"
+expect_in "$errout" "a variant needs its own @name=..." "unnamed variant message"
+expect_exit 2 "compare: bad config before any training" -- "$nnrun" compare configs/lenet5.yaml tests/fixtures/graph/cycle.yaml --out "$tmp/cmp3"
+[ ! -e "$tmp/cmp3/lenet5" ] && ok || bad "compare trained before checking every config"
+expect_exit 2 "compare: nothing to compare" -- "$nnrun" compare --epochs 1
+
+# show: feature maps, kernels, prototypes as PNGs; test: confused pairs and the misclassified sheet.
+w="$tmp/cmp/lenet5/seed1/last.ckpt"
+expect_exit 0 "show" -- "$nnrun" configs/lenet5.yaml show --weights "$w" test:3 --out "$tmp/show"
+for f in feature_maps kernels prototypes; do
+    is_png "$tmp/show/$f.png" && ok || bad "show: $f.png is not a PNG"
+done
+expect_exit 2 "show: bad image" -- "$nnrun" configs/lenet5.yaml show --weights "$w" test:x --out "$tmp/show"
+expect_in "$errout" "expected test:N" "show bad image message"
+expect_exit 0 "test --out" -- "$nnrun" configs/lenet5.yaml test --weights "$w" --limit-test 300 --out "$tmp/show"
+expect_in "$out" "most confused (true -> predicted): " "confused pairs"
+expect_in "$out" "misclassified images: $tmp/show/misclassified.png" "misclassified sheet"
+is_png "$tmp/show/misclassified.png" && ok || bad "misclassified sheet is not a PNG"
+
 # valgrind: a short training run with no memory errors and no leaks.
 if command -v valgrind >/dev/null; then
     expect_exit 0 "valgrind train" -- valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
         --errors-for-leak-kinds=definite,indirect --error-exitcode=9 \
         "$nnrun" configs/lenet5.yaml train --epochs 1 --limit-train 100 --limit-test 50 --run-dir "$tmp/r3"
+    [ -z "$errout" ] && ok || bad "valgrind reported: $errout"
+    expect_exit 0 "valgrind show" -- valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+        --error-exitcode=9 "$nnrun" configs/lenet5.yaml show --weights "$w" test:0 --out "$tmp/vshow"
     [ -z "$errout" ] && ok || bad "valgrind reported: $errout"
 else
     bad "valgrind is not installed"

@@ -138,21 +138,29 @@ gc_report gc_check_gradient(const char *yaml, int batch, unsigned seed)
     return rep;
 }
 
-/* sum_o c_o (dy_o/dv)^2 with the Jacobian column from central differences of y. */
-static double gn_numeric(fixture *f, float *v, float *up, float *down)
+/* sum_o c_o (dy_o/dv)^2 with the Jacobian column from central differences of y, at two step
+ * sizes as for the gradient (the one closer to the analytic value): a max-pooling window whose
+ * two largest inputs lie closer than the large step needs the small one. */
+static double gn_numeric(fixture *f, float *v, float *up, float *down, double analytic)
 {
-    float keep = *v;
-    *v = keep + EPS;
-    memcpy(up, nn_graph_forward(f->g, f->batch), sizeof(float) * f->n_out);
-    *v = keep - EPS;
-    memcpy(down, nn_graph_forward(f->g, f->batch), sizeof(float) * f->n_out);
-    *v = keep;
-    double s = 0;
-    for (size_t o = 0; o < f->n_out; o++) {
-        double j = (up[o] - down[o]) / (2.0 * EPS);
-        s += f->r[o] * j * j;
+    static const float steps[] = {EPS, EPS / 8};
+    double best = 0;
+    for (int st = 0; st < 2; st++) {
+        float keep = *v;
+        *v = keep + steps[st];
+        memcpy(up, nn_graph_forward(f->g, f->batch), sizeof(float) * f->n_out);
+        *v = keep - steps[st];
+        memcpy(down, nn_graph_forward(f->g, f->batch), sizeof(float) * f->n_out);
+        *v = keep;
+        double s = 0;
+        for (size_t o = 0; o < f->n_out; o++) {
+            double j = (up[o] - down[o]) / (2.0 * steps[st]);
+            s += f->r[o] * j * j;
+        }
+        if (st == 0 || fabs(s - analytic) < fabs(best - analytic))
+            best = s;
     }
-    return s;
+    return best;
 }
 
 gc_report gc_check_hdiag(const char *yaml, int batch, unsigned seed)
@@ -168,11 +176,11 @@ gc_report gc_check_hdiag(const char *yaml, int batch, unsigned seed)
     float *p = nn_graph_params(f.g), *x = nn_graph_input(f.g);
     for (size_t i = 0; i < count(f.n_params); i++) {
         size_t k = pick(f.n_params, i);
-        compare(&rep, &f, h[k], gn_numeric(&f, &p[k], up, down), "param", k);
+        compare(&rep, &f, h[k], gn_numeric(&f, &p[k], up, down, h[k]), "param", k);
     }
     for (size_t i = 0; i < count(f.n_in); i++) {
         size_t k = pick(f.n_in, i);
-        compare(&rep, &f, xh[k], gn_numeric(&f, &x[k], up, down), "input", k);
+        compare(&rep, &f, xh[k], gn_numeric(&f, &x[k], up, down, xh[k]), "input", k);
     }
     free(h);
     free(xh);

@@ -12,12 +12,14 @@ static void expect_gradient(const char *yaml, int batch)
     cr_assert_eq(r.failed, 0, "%zu of %zu values off; worst %s", r.failed, r.checked, r.where);
 }
 
-static void expect_hdiag(const char *yaml, int batch)
+static void expect_hdiag_seeded(const char *yaml, int batch, unsigned seed)
 {
-    gc_report r = gc_check_hdiag(yaml, batch, 11);
+    gc_report r = gc_check_hdiag(yaml, batch, seed);
     cr_assert_gt(r.checked, 0);
     cr_assert_eq(r.failed, 0, "%zu of %zu values off; worst %s", r.failed, r.checked, r.where);
 }
+
+static void expect_hdiag(const char *yaml, int batch) { expect_hdiag_seeded(yaml, batch, 11); }
 
 #define NET(in, layers) "input: " in "\nlayers:\n" layers
 
@@ -29,6 +31,12 @@ static const char *const sparse =
     NET("[4, 6, 6]", "  - {type: sparse_conv, maps: 3, kernel: 3, table: [[0, 1], [1, 2, 3], "
                      "[3]]}\n");
 static const char *const subsample = NET("[3, 6, 4]", "  - {type: subsample, size: 2}\n");
+static const char *const avgpool = NET("[3, 6, 4]", "  - {type: avgpool, size: 2}\n");
+static const char *const avgpool_overlap =
+    NET("[2, 7, 5]", "  - {type: avgpool, size: 3, stride: 2, activation: lecun_tanh}\n");
+static const char *const maxpool = NET("[3, 6, 4]", "  - {type: maxpool, size: 2}\n");
+static const char *const maxpool_overlap =
+    NET("[2, 5, 7]", "  - {type: maxpool, size: 3, stride: 2, activation: tanh}\n");
 static const char *const dense = NET("[2, 3, 3]", "  - {type: dense, units: 5}\n");
 static const char *const rbf_fixed =
     NET("[1, 12, 7]", "  - {type: rbf, units: 10, prototypes: digits_7x12}\n");
@@ -40,6 +48,21 @@ Test(gradient, conv_stride_padding_tanh) { expect_gradient(conv_strided, 2); }
 Test(gradient, sparse_conv) { expect_gradient(sparse, 3); }
 Test(gradient, subsample) { expect_gradient(subsample, 3); }
 Test(gradient, dense) { expect_gradient(dense, 4); }
+Test(gradient, avgpool) { expect_gradient(avgpool, 3); }
+Test(gradient, avgpool_overlapping_tanh) { expect_gradient(avgpool_overlap, 2); }
+Test(gradient, maxpool) { expect_gradient(maxpool, 3); }
+Test(gradient, maxpool_overlapping_tanh) { expect_gradient(maxpool_overlap, 2); }
+
+/* Pooling inside a network: the gradient must reach the convolution's parameters through it. */
+Test(gradient, conv_pool_stacks)
+{
+    expect_gradient(NET("[1, 8, 8]", "  - {type: conv, maps: 2, kernel: 3, activation: tanh}\n"
+                                     "  - {type: maxpool, size: 2}\n"
+                                     "  - {type: conv, maps: 2, kernel: 1}\n"
+                                     "  - {type: avgpool, size: 3}\n"
+                                     "  - {type: dense, units: 3}\n"),
+                    2);
+}
 Test(gradient, rbf_fixed) { expect_gradient(rbf_fixed, 2); }
 Test(gradient, rbf_trainable) { expect_gradient(rbf_trainable, 3); }
 
@@ -101,5 +124,12 @@ Test(hdiag, conv_stride_padding_tanh) { expect_hdiag(conv_strided, 2); }
 Test(hdiag, sparse_conv) { expect_hdiag(sparse, 3); }
 Test(hdiag, subsample) { expect_hdiag(subsample, 3); }
 Test(hdiag, dense) { expect_hdiag(dense, 4); }
+Test(hdiag, avgpool) { expect_hdiag(avgpool, 3); }
+Test(hdiag, avgpool_overlapping_tanh) { expect_hdiag(avgpool_overlap, 2); }
+Test(hdiag, maxpool) { expect_hdiag(maxpool, 3); }
+/* Max is not differentiable where a window's two largest inputs tie; seed 11 draws two inputs
+ * 1e-4 apart in one window, closer than any finite-difference step, so this check draws its
+ * inputs from another seed. */
+Test(hdiag, maxpool_overlapping_tanh) { expect_hdiag_seeded(maxpool_overlap, 2, 12); }
 Test(hdiag, rbf_fixed) { expect_hdiag(rbf_fixed, 2); }
 Test(hdiag, rbf_trainable) { expect_hdiag(rbf_trainable, 3); }

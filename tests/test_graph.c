@@ -153,6 +153,28 @@ Test(graph, subsample_by_hand)
     nn_graph_free(g);
 }
 
+Test(graph, avgpool_and_maxpool_by_hand)
+{
+    float in[12] = {1, 9, 3, 4, 5, 6, 7, 8, -2, 0, 2, -5}; /* 1x3x4 */
+    nn_graph *a =
+        gc_build("input: [1, 3, 4]\nlayers:\n  - {type: avgpool, size: 2, stride: 1}\n", 1);
+    nn_graph *m =
+        gc_build("input: [1, 3, 4]\nlayers:\n  - {type: maxpool, size: 2, stride: 1}\n", 1);
+    cr_assert_eq(nn_graph_param_count(a) + nn_graph_param_count(m), 0);
+    memcpy(nn_graph_input(a), in, sizeof in);
+    memcpy(nn_graph_input(m), in, sizeof in);
+    const float *ya = nn_graph_forward(a, 1), *ym = nn_graph_forward(m, 1);
+    /* windows: {1,9,5,6} {9,3,6,7} {3,4,7,8} / {5,6,-2,0} {6,7,0,2} {7,8,2,-5} */
+    static const float mean[6] = {21 / 4.f, 25 / 4.f, 22 / 4.f, 9 / 4.f, 15 / 4.f, 12 / 4.f};
+    static const float max[6] = {9, 9, 8, 6, 7, 8};
+    for (int i = 0; i < 6; i++) {
+        cr_assert_float_eq(ya[i], mean[i], 1e-6, "avgpool output %d: %g", i, ya[i]);
+        cr_assert_float_eq(ym[i], max[i], 1e-6, "maxpool output %d: %g", i, ym[i]);
+    }
+    nn_graph_free(a);
+    nn_graph_free(m);
+}
+
 Test(graph, conv_by_hand_with_lecun_tanh)
 {
     nn_graph *g = gc_build(

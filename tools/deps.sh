@@ -8,6 +8,8 @@ pkgs="$pkgs clang-14 libclang-rt-14-dev"
 pkgs="$pkgs libfreetype-dev libpng-dev fonts-dejavu-core fonts-dejavu-extra fonts-freefont-ttf"
 pkgs="$pkgs fonts-urw-base35 fonts-liberation2 fonts-noto-mono fonts-crosextra-carlito"
 pkgs="$pkgs fonts-crosextra-caladea fonts-open-sans fonts-lato fonts-hack fonts-linuxlibertine"
+# Fashion-MNIST, for configs/lenet5-fashion.yaml.
+pkgs="$pkgs dataset-fashion-mnist"
 need=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"

@@ -488,31 +488,13 @@ static int predict_one(nn_graph *g, const nn_train_cfg *cfg, const char *file, i
     int rc = nn_image_load(file, &im, err);
     if (rc)
         return rc;
-    nn_shape in = nn_graph_input_shape(g);
-    int pad = (int)cfg->data.pad;
-    int cw = in.w - 2 * pad, ch = in.h - 2 * pad;
     if (invert)
         nn_image_invert(&im);
-    nn_data_cfg d = cfg->data;
-    int w = im.w, h = im.h;
-    uint8_t *px = im.px;
-    if (w == in.w && h == in.h) {
-        d.pad = 0;
-    } else if (!(w == cw && h == ch)) {
-        px = malloc((size_t)cw * ch);
-        if (!px) {
-            nn_image_free(&im);
-            return nn_error_set(err, NN_E_NOMEM, "out of memory");
-        }
-        nn_image_fit_cell(&im, cw, ch, px);
-        w = cw, h = ch;
-    }
-    nn_dataset one = {.n = 1, .rows = h, .cols = w, .images = px, .labels = NULL};
-    size_t idx = 0;
-    nn_data_fill_input(&d, &one, &idx, 1, nn_graph_input(g));
-    if (px != im.px)
-        free(px);
+    rc = nn_data_image_to_input(&cfg->data, nn_graph_input_shape(g), im.px, im.w, im.h,
+                                nn_graph_input(g), err);
     nn_image_free(&im);
+    if (rc)
+        return nn_error_prefix(err, "%s", file), rc;
     const float *y = nn_graph_forward(g, 1);
     int n = (int)nn_shape_size(nn_graph_output_shape(g));
     int best[3] = {-1, -1, -1};

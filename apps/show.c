@@ -9,6 +9,7 @@
 
 #include "canvas.h"
 #include "compare.h"
+#include "image.h"
 
 #define TEXT 2          /* font scale */
 #define LABEL_W 300     /* the label column */
@@ -46,27 +47,17 @@ static int load_image(nn_graph *g, const nn_train_cfg *cfg, const char *image, i
         nn_dataset_free(&ds);
         return rc;
     }
-    int w, h;
-    uint8_t *px;
-    int rc = nn_pgm_load(image, &w, &h, &px, err);
+    nn_image im;
+    int rc = nn_image_load(image, &im, err);
     if (rc)
         return rc;
-    int pad = (int)cfg->data.pad;
-    if (!(w == in.w - 2 * pad && h == in.h - 2 * pad) && !(w == in.w && h == in.h)) {
-        free(px);
-        return nn_error_set(err, NN_E_DATA, "%s: image is %dx%d, expected %dx%d (or %dx%d)",
-                            image, w, h, in.w - 2 * pad, in.h - 2 * pad, in.w, in.h);
-    }
     if (invert)
-        for (int i = 0; i < w * h; i++)
-            px[i] = (uint8_t)(255 - px[i]);
-    nn_dataset one = {.n = 1, .rows = h, .cols = w, .images = px};
-    nn_data_cfg d = cfg->data;
-    d.pad = w == in.w ? 0 : pad;
-    size_t idx = 0;
-    nn_data_fill_input(&d, &one, &idx, 1, nn_graph_input(g));
-    free(px);
-    return NN_OK;
+        nn_image_invert(&im);
+    rc = nn_data_image_to_input(&cfg->data, in, im.px, im.w, im.h, nn_graph_input(g), err);
+    nn_image_free(&im);
+    if (rc)
+        nn_error_prefix(err, "%s", image);
+    return rc;
 }
 
 static int zoom_for(nn_shape s)

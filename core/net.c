@@ -148,22 +148,8 @@ double nn_net_lr(const nn_net *net) { return net->lr; }
 int nn_net_image_to_input(const nn_net *net, const uint8_t *pixels, int w, int h, float *x,
                           nn_error *err)
 {
-    nn_shape in = nn_graph_input_shape(net->g);
-    int pad = (int)net->cfg.data.pad;
-    if (!pixels || !x)
-        return nn_error_set(err, NN_E_USAGE, "no image or no input buffer given");
-    if (in.c != 1)
-        return nn_error_set(err, NN_E_SHAPE, "the input has %d channels; images have one",
-                            in.c);
-    int padded = w == in.w - 2 * pad && h == in.h - 2 * pad;
-    if (!padded && !(w == in.w && h == in.h))
-        return nn_error_set(err, NN_E_DATA, "image is %dx%d, expected %dx%d (or %dx%d)", w, h,
-                            in.w - 2 * pad, in.h - 2 * pad, in.w, in.h);
-    nn_dataset one = {.n = 1, .rows = h, .cols = w, .images = (uint8_t *)pixels};
-    size_t index = 0;
-    nn_dataset_to_float(&one, &index, 1, padded ? pad : 0, net->cfg.data.lo, net->cfg.data.hi,
-                        x);
-    return NN_OK;
+    return nn_data_image_to_input(&net->cfg.data, nn_graph_input_shape(net->g), pixels, w, h, x,
+                                  err);
 }
 
 static int run(nn_net *net, const float *x, int batch, const float **y, nn_error *err)

@@ -181,9 +181,10 @@ size_t nn_net_output_size(const nn_net *net);
 /* Converts an 8-bit grey image (row-major, 0 = background) into one input sample x
  * (nn_net_input_size floats) as the config's data: section converts training images: an image
  * of the input size minus data.pad on every side is padded, one of the input size is taken
- * as it is; byte 0 maps to data.range[0], 255 to data.range[1].
- * Errors: NN_E_SHAPE when the net's input has more than one channel, NN_E_DATA when the image
- * has another size (the message gives the sizes accepted). */
+ * as it is, one of any other size is laid out as a character cell (scaled to fit, ink centred;
+ * nn_image_fit_cell) and padded; byte 0 maps to data.range[0], 255 to data.range[1].
+ * Errors: NN_E_SHAPE when the net's input has more than one channel, NN_E_DATA for an empty
+ * image, NN_E_NOMEM. */
 int nn_net_image_to_input(const nn_net *net, const uint8_t *pixels, int w, int h, float *x,
                           nn_error *err);
 

@@ -76,6 +76,13 @@ int nn_data_load_split(const nn_data_cfg *d, const nn_split_cfg *split, const ch
 void nn_data_fill_input(const nn_data_cfg *d, const nn_dataset *ds, const size_t *index,
                         size_t count, float *input);
 
+/* Fills one sample x (input-size floats) from an 8-bit grey image, white ink on black: one of
+ * the input's size as it is; one of that size less the padding padded like the data; any other
+ * size laid out as a character cell (nn_image_fit_cell) and then padded. NN_E_SHAPE when the
+ * input has more than one channel, NN_E_DATA for an empty image. */
+int nn_data_image_to_input(const nn_data_cfg *d, nn_shape in, const uint8_t *px, int w, int h,
+                           float *x, nn_error *err);
+
 typedef struct nn_eval {
     double loss;      /* mean per sample */
     double error;     /* fraction misclassified */

@@ -1,8 +1,10 @@
 /* The `data:` and `train:` sections, read and checked before any data is touched. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "image.h"
 #include "train.h"
 
 static int read_split(const nn_node *data, const char *key, nn_split_cfg *s, nn_error *err)
@@ -224,4 +226,35 @@ void nn_data_fill_input(const nn_data_cfg *d, const nn_dataset *ds, const size_t
                         size_t count, float *input)
 {
     nn_dataset_to_float(ds, index, count, (int)d->pad, d->lo, d->hi, input);
+}
+
+int nn_data_image_to_input(const nn_data_cfg *d, nn_shape in, const uint8_t *px, int w, int h,
+                           float *x, nn_error *err)
+{
+    if (!px || !x)
+        return nn_error_set(err, NN_E_USAGE, "no image or no input buffer given");
+    if (in.c != 1)
+        return nn_error_set(err, NN_E_SHAPE, "the input has %d channels; images have one",
+                            in.c);
+    if (w < 1 || h < 1)
+        return nn_error_set(err, NN_E_DATA, "image is %dx%d, expected at least 1x1", w, h);
+    int pad = (int)d->pad, cw = in.w - 2 * pad, ch = in.h - 2 * pad;
+    nn_data_cfg dd = *d;
+    const uint8_t *src = px;
+    uint8_t *cell = NULL;
+    if (w == in.w && h == in.h) {
+        dd.pad = 0;
+    } else if (!(w == cw && h == ch)) {
+        cell = malloc((size_t)cw * (size_t)ch);
+        if (!cell)
+            return nn_error_set(err, NN_E_NOMEM, "out of memory");
+        nn_image im = {w, h, (uint8_t *)px};
+        nn_image_fit_cell(&im, cw, ch, cell);
+        src = cell, w = cw, h = ch;
+    }
+    nn_dataset one = {.n = 1, .rows = h, .cols = w, .images = (uint8_t *)src};
+    size_t idx = 0;
+    nn_data_fill_input(&dd, &one, &idx, 1, x);
+    free(cell);
+    return NN_OK;
 }

@@ -224,7 +224,7 @@ expect_exit 0 "checkpoint after SIGTERM loads" -- "$nnrun" configs/lenet5.yaml t
 # whether a kill lands in a step, a checkpoint write or after the end does not change the
 # outcome), resumed after every kill, must leave after each kill either no checkpoint or one that
 # loads, and must end with the same checkpoint, byte for byte, as a run never interrupted.
-kr_args=(configs/lenet5.yaml train --epochs 5 --limit-train 300 --limit-test 50)
+kr_args=(configs/lenet5.yaml train --epochs 8 --limit-train 1500 --limit-test 50)
 expect_exit 0 "uninterrupted run" -- "$nnrun" "${kr_args[@]}" --run-dir "$tmp/kr-ref"
 RANDOM=1998
 kills=0 loads=0

@@ -182,8 +182,12 @@ Test(api, bad_calls_are_errors)
                  "a failed step changed the parameters");
     uint8_t img[3 * 3] = {0};
     float sample[IN];
-    cr_expect_eq(nn_net_image_to_input(net, img, 3, 3, sample, &err), NN_E_DATA);
-    cr_expect(strstr(err.msg, "image is 3x3, expected 6x6"), "%s", err.msg);
+    cr_expect_eq(nn_net_image_to_input(net, img, 0, 3, sample, &err), NN_E_DATA);
+    cr_expect(strstr(err.msg, "image is 0x3, expected at least 1x1"), "%s", err.msg);
+    /* any other size is laid out as a cell: a blank 3x3 image gives a blank input */
+    cr_expect_eq(nn_net_image_to_input(net, img, 3, 3, sample, &err), NN_OK, "%s", err.msg);
+    for (int i = 0; i < IN; i++)
+        cr_expect_eq(sample[i], sample[0], "a blank image gave a non-uniform input");
     /* a NULL error pointer is allowed */
     cr_expect_eq(nn_net_forward(net, x, -1, &y, NULL), NN_E_USAGE);
     free(before);

@@ -7,9 +7,8 @@
 #include "layer.h"
 #include "simd.h"
 
-typedef struct subsample {
-    int size, stride, oh, ow;
-} subsample;
+/* The window geometry is all the layer keeps: size, stride and the output size. */
+typedef nn_pool_geom subsample;
 
 static const char *const subsample_keys[] = {"size", "stride", NULL};
 
@@ -18,35 +17,17 @@ static int subsample_configure(nn_layer *l, const nn_node *cfg, nn_error *err)
     subsample *s = nn_layer_alloc(l, sizeof *s);
     if (!s)
         return nn_error_set(err, NN_E_NOMEM, "out of memory");
-    char what[96];
-    snprintf(what, sizeof what, "layer '%s'", l->name);
-    long size, stride;
-    int rc = nn_map_long(cfg, "size", 0, 2, 1, 1024, what, &size, err);
-    if (!rc)
-        rc = nn_map_long(cfg, "stride", 0, size, 1, 1024, what, &stride, err);
-    if (rc)
-        return rc;
-    s->size = (int)size;
-    s->stride = (int)stride;
     l->priv = s;
-    return NN_OK;
+    return nn_pool_geom_read(l, cfg, s, err);
 }
 
 static int subsample_infer(nn_layer *l, nn_layer_plan *plan, nn_error *err)
 {
     subsample *s = l->priv;
     nn_shape in = l->in[0];
-    if (s->size > in.h || s->size > in.w)
-        return nn_layer_error(l, err, NN_E_SHAPE,
-                              "window %dx%d is larger than its input %dx%d from layer '%s'",
-                              s->size, s->size, in.h, in.w, l->in_names[0]);
-    if ((in.h - s->size) % s->stride || (in.w - s->size) % s->stride)
-        return nn_layer_error(l, err, NN_E_SHAPE,
-                              "input %dx%d from layer '%s' does not tile into %dx%d windows at "
-                              "stride %d (rows or columns would be dropped)",
-                              in.h, in.w, l->in_names[0], s->size, s->size, s->stride);
-    s->oh = (in.h - s->size) / s->stride + 1;
-    s->ow = (in.w - s->size) / s->stride + 1;
+    int rc = nn_pool_geom_infer(l, s, err);
+    if (rc)
+        return rc;
     plan->out = (nn_shape){in.c, s->oh, s->ow};
     plan->n_params = 2 * (size_t)in.c;
     plan->work_fixed = (size_t)s->oh * s->ow; /* one map's window sums, for backward */

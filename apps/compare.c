@@ -221,7 +221,7 @@ static void totals(const config_result *r, double *seconds, double *ips)
     *ips = s > 0 ? n / s : 0;
 }
 
-static void fmt_count(double v, char *buf, size_t n)
+void nnrun_fmt_count(double v, char *buf, size_t n)
 {
     char raw[64];
     snprintf(raw, sizeof raw, "%.0f", v);
@@ -246,8 +246,8 @@ static void write_table(FILE *f, const config_result *res, int n, long seeds)
         double secs, ips;
         totals(r, &secs, &ips);
         char p[32], c[32];
-        fmt_count((double)r->params, p, sizeof p);
-        fmt_count(r->connections, c, sizeof c);
+        nnrun_fmt_count((double)r->params, p, sizeof p);
+        nnrun_fmt_count(r->connections, c, sizeof c);
         fprintf(f, "| %s | %s | %s | %.2f%% ± %.2f | %ld (%.2f%%) | %.0f s | %.0f |\n", r->name,
                 p, c, 100 * mean_at(r, last), 100 * std_at(r, last), best + 1,
                 100 * mean_at(r, best), secs, ips);

@@ -19,8 +19,6 @@ typedef struct compare_opts {
 /* Returns the process exit status. */
 int nnrun_compare(const nn_registry *reg, const compare_opts *o);
 
-#endif
-
 /* nnrun CONFIG show: g holds trained weights. image is a PGM file or "test:N" (the N-th test
  * image, from 0). Writes out_dir/{feature_maps,kernels,prototypes}.png. */
 int nnrun_show(nn_graph *g, const nn_train_cfg *cfg, const nn_loss *loss, const char *image,
@@ -30,3 +28,8 @@ int nnrun_show(nn_graph *g, const nn_train_cfg *cfg, const nn_loss *loss, const 
  * "true>predicted". */
 int nnrun_misclassified_sheet(const char *path, const nn_dataset *ds, const uint8_t *predicted,
                               size_t max, size_t *written);
+
+/* v rounded to a whole number with thousands separators ("60,850"), for tables. */
+void nnrun_fmt_count(double v, char *buf, size_t n);
+
+#endif

@@ -195,19 +195,6 @@ static int fail(const nn_error *err)
     return EXIT_INPUT;
 }
 
-static void fmt_count(double v, char *buf, size_t n)
-{
-    char raw[64];
-    snprintf(raw, sizeof raw, "%.0f", v);
-    size_t len = strlen(raw), j = 0;
-    for (size_t i = 0; i < len && j + 2 < n; i++) {
-        if (i && (len - i) % 3 == 0)
-            buf[j++] = ',';
-        buf[j++] = raw[i];
-    }
-    buf[j] = '\0';
-}
-
 static void print_summary(const nn_graph *g)
 {
     nn_shape in = nn_graph_input_shape(g);
@@ -222,21 +209,21 @@ static void print_summary(const nn_graph *g)
         char ins[48], outs[48], params[80], c[32], p[32], f[32];
         snprintf(ins, sizeof ins, "%dx%dx%d", li.in.c, li.in.h, li.in.w);
         snprintf(outs, sizeof outs, "%dx%dx%d", li.out.c, li.out.h, li.out.w);
-        fmt_count((double)li.n_params, p, sizeof p);
-        fmt_count((double)li.n_fixed, f, sizeof f);
+        nnrun_fmt_count((double)li.n_params, p, sizeof p);
+        nnrun_fmt_count((double)li.n_fixed, f, sizeof f);
         if (li.n_fixed)
             snprintf(params, sizeof params, "%s (%s fixed)", p, f);
         else
             snprintf(params, sizeof params, "%s", p);
-        fmt_count(li.connections, c, sizeof c);
+        nnrun_fmt_count(li.connections, c, sizeof c);
         conn += li.connections;
         printf("%-10s %-12s %-10s %-12s %-10s %18s %13s  %s\n", li.name, li.type, ins,
                li.kernel, outs, params, c, nn_activation_names[li.act]);
     }
     char p[32], f[32], c[32], params[80];
-    fmt_count((double)nn_graph_param_count(g), p, sizeof p);
-    fmt_count((double)nn_graph_fixed_count(g), f, sizeof f);
-    fmt_count(conn, c, sizeof c);
+    nnrun_fmt_count((double)nn_graph_param_count(g), p, sizeof p);
+    nnrun_fmt_count((double)nn_graph_fixed_count(g), f, sizeof f);
+    nnrun_fmt_count(conn, c, sizeof c);
     if (nn_graph_fixed_count(g))
         snprintf(params, sizeof params, "%s (%s fixed)", p, f);
     else

@@ -33,7 +33,7 @@ typedef struct options {
     const char *files[256];
     int n_files;
     long epochs, threads, limit_train, limit_test, pairs, batch, repeats, slice, seeds;
-    int have_seed, resume, invert;
+    int have_seed, resume, invert, profile;
     unsigned long long seed;
 } options;
 
@@ -74,6 +74,7 @@ static void usage(FILE *f)
           "  --batch B, --repeats R  bench: batch size (default train.batch), timed repeats (5)\n"
           "  --slice S               bench: samples taken through the layers at once (default "
           "16; 0 = all)\n"
+          "  --profile               bench: also time every layer's forward and backward\n"
 
           "  --seeds K               compare: seeds 1..K for every config (default 3)\n"
           "  --out DIR               compare, show: where to write; test: also write the\n"
@@ -115,6 +116,8 @@ static int parse_args(int argc, char **argv, options *o)
             o->resume = 1, takes = 0;
         } else if (!strcmp(a, "--invert")) {
             o->invert = 1, takes = 0;
+        } else if (!strcmp(a, "--profile")) {
+            o->profile = 1, takes = 0;
         } else if (a[0] == '-' && a[1] == '-') {
             if (!v) {
                 fprintf(stderr, "nnrun: %s needs a value\n", a);
@@ -526,18 +529,50 @@ static int cmd_predict(const nn_doc *doc, const nn_registry *reg, const options 
     return rc ? fail(&err) : status;
 }
 
+/* The per-layer table of bench --profile. GFLOP/s of a layer: its forward counted as 2 FLOPs
+ * per connection, its backward as twice that (input and parameter gradients); a thread's peak
+ * is the sgemm peak shared out. */
+static void print_profile(const nn_bench_result *r, double thread_peak)
+{
+    printf("\nprofile of the training step, microseconds per image summed over threads "
+           "(%.1f in all):\n",
+           r->step_us);
+    printf("%-12s %-12s %10s %10s %7s %16s\n", "layer", "type", "forward", "backward", "share",
+           "GFLOP/s fwd/bwd");
+    double layers = 0;
+    for (int i = 0; i < r->n_layers; i++) {
+        const nn_bench_layer *l = &r->layers[i];
+        double t = l->forward_us + l->backward_us;
+        layers += t;
+        double gf = l->forward_us > 0 ? 2 * l->connections / l->forward_us * 1e-3 : 0;
+        double gb = l->backward_us > 0 ? 4 * l->connections / l->backward_us * 1e-3 : 0;
+        printf("%-12s %-12s %10.2f %10.2f %6.1f%% %7.1f / %-6.1f\n", l->name, l->type,
+               l->forward_us, l->backward_us, r->step_us > 0 ? 100 * t / r->step_us : 0, gf,
+               gb);
+    }
+    double rest = r->step_us - layers;
+    printf("%-25s %21.2f %6.1f%%   (data, loss, update, thread sync)\n", "rest of the step",
+           rest, r->step_us > 0 ? 100 * rest / r->step_us : 0);
+    printf("one thread's sgemm peak: %.1f GFLOP/s\n", thread_peak);
+}
+
 static int cmd_bench(const nn_doc *doc, const nn_registry *reg, const options *o)
 {
     nn_error err = {0};
     nn_bench_opts bo = {.batch = (int)o->batch, .threads = (int)o->threads,
-                        .repeats = (int)o->repeats, .slice = (int)o->slice};
+                        .repeats = (int)o->repeats, .slice = (int)o->slice,
+                        .profile = o->profile};
     nn_bench_result r;
-    if (nn_bench_run(doc, reg, &bo, &r, &err))
+    if (nn_bench_run(doc, reg, &bo, &r, &err)) {
+        nn_bench_result_free(&r);
         return fail(&err);
+    }
     enum { PEAK_N = 512 };
     double peak = nn_bench_sgemm_peak(PEAK_N, r.threads, &err);
-    if (peak <= 0)
+    if (peak <= 0) {
+        nn_bench_result_free(&r);
         return fail(&err);
+    }
     printf("bench: batch %d, %d thread%s, median of %d repeats after a warm-up; "
            "%.0f multiply-adds per image\n",
            r.batch, r.threads, r.threads == 1 ? "" : "s", r.repeats, r.connections);
@@ -551,6 +586,9 @@ static int cmd_bench(const nn_doc *doc, const nn_registry *reg, const options *o
            r.infer_cpu);
     printf("peak  %10.2f GFLOP/s  cblas_sgemm %dx%dx%d on %d thread%s\n", peak, PEAK_N, PEAK_N,
            PEAK_N, r.threads, r.threads == 1 ? "" : "s");
+    if (r.n_layers)
+        print_profile(&r, peak / r.threads);
+    nn_bench_result_free(&r);
     return 0;
 }
 

@@ -109,6 +109,50 @@ static measured measure(bench *b, void (*step)(bench *), const nn_bench_opts *o)
     return m;
 }
 
+/* The profiled run: the training step for as many steps as the timed repeats took, each
+ * layer's time summed by the graph. */
+static int profile(bench *b, const nn_bench_opts *o, nn_bench_result *out, nn_error *err)
+{
+    int n = nn_graph_layer_count(b->g);
+    size_t chars = 0;
+    for (int i = 0; i < n; i++) {
+        nn_layer_info li;
+        nn_graph_layer_info(b->g, i, &li);
+        chars += strlen(li.name) + strlen(li.type) + 2;
+    }
+    out->layers = calloc((size_t)n, sizeof *out->layers);
+    out->names = malloc(chars);
+    if (!out->layers || !out->names)
+        return nn_error_set(err, NN_E_NOMEM, "out of memory for the profile");
+    int rc = nn_graph_set_profile(b->g, 1, err);
+    if (rc)
+        return rc;
+    long steps = (long)(out->train_ips * o->seconds * o->repeats / b->batch) + 1;
+    nn_graph_profile_reset(b->g);
+    double t0 = now_s();
+    for (long s = 0; s < steps; s++)
+        train_step(b);
+    double images = (double)steps * b->batch;
+    out->step_us = (now_s() - t0) * 1e6 / images * nn_graph_threads(b->g);
+    char *at = out->names;
+    for (int i = 0; i < n; i++) {
+        nn_layer_info li;
+        nn_graph_layer_info(b->g, i, &li);
+        nn_bench_layer *bl = &out->layers[i];
+        size_t ln = strlen(li.name) + 1, lt = strlen(li.type) + 1;
+        bl->name = memcpy(at, li.name, ln);
+        bl->type = memcpy(at + ln, li.type, lt);
+        at += ln + lt;
+        bl->connections = li.connections;
+        double f, bw;
+        nn_graph_profile(b->g, i, &f, &bw);
+        bl->forward_us = f * 1e6 / images;
+        bl->backward_us = bw * 1e6 / images;
+    }
+    out->n_layers = n;
+    return nn_graph_set_profile(b->g, 0, err);
+}
+
 static int setup(bench *b, const nn_doc *doc, const nn_registry *reg, nn_bench_opts *o,
                  nn_error *err)
 {
@@ -197,11 +241,21 @@ int nn_bench_run(const nn_doc *doc, const nn_registry *reg, const nn_bench_opts 
     out->infer_min = in.lo;
     out->infer_max = in.hi;
     out->infer_cpu = in.cpu;
+    rc = o.profile ? profile(&b, &o, out, err) : NN_OK;
     nn_denormals_restore(csr);
     out->infer_gflops = out->infer_ips * 2 * out->connections * 1e-9;
     out->train_gflops = out->train_ips * 3 * 2 * out->connections * 1e-9;
     teardown(&b);
-    return NN_OK;
+    return rc;
+}
+
+void nn_bench_result_free(nn_bench_result *r)
+{
+    free(r->layers);
+    free(r->names);
+    r->layers = NULL;
+    r->names = NULL;
+    r->n_layers = 0;
 }
 
 double nn_bench_sgemm_peak(int n, int threads, nn_error *err)

@@ -1,10 +1,12 @@
 #include "graph.h"
 
 #include <math.h>
-#include "pool.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include "pool.h"
 
 #define MAX_LAYERS 1024
 #define MAX_DIM 65536
@@ -41,6 +43,8 @@ struct nn_graph {
     nn_pool *pool;
     size_t work_stride;
     float *tgrads;    /* (threads - 1) * n_params, kept zero between passes */
+    /* nn_graph_set_profile: seconds per [part][node][forward, backward], or NULL */
+    double *prof;
 };
 
 static const char *const top_keys[] = {"name", "input", "layers", "data", "train", NULL};
@@ -598,6 +602,7 @@ void nn_graph_free(nn_graph *g)
     free(g->xgrad);
     free(g->work);
     free(g->tgrads);
+    free(g->prof);
     nn_pool_free(g->pool);
     nn_arena_free(g->arena);
     free(g);
@@ -746,6 +751,50 @@ uint64_t nn_graph_fingerprint(const nn_graph *g)
 
 /* ---- running ------------------------------------------------------------------------------ */
 
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double *prof_at(nn_graph *g, int part, int node_i, int backward)
+{
+    return g->prof + ((size_t)part * (size_t)g->n + (size_t)node_i) * 2 + (size_t)backward;
+}
+
+int nn_graph_set_profile(nn_graph *g, int on, nn_error *err)
+{
+    if (!on) {
+        free(g->prof);
+        g->prof = NULL;
+        return NN_OK;
+    }
+    if (!g->prof) {
+        g->prof = calloc((size_t)NN_MAX_THREADS * (size_t)g->n * 2, sizeof(double));
+        if (!g->prof)
+            return nn_error_set(err, NN_E_NOMEM, "out of memory for the profile");
+    }
+    return NN_OK;
+}
+
+void nn_graph_profile_reset(nn_graph *g)
+{
+    if (g->prof)
+        memset(g->prof, 0, sizeof(double) * (size_t)NN_MAX_THREADS * (size_t)g->n * 2);
+}
+
+void nn_graph_profile(const nn_graph *g, int i, double *forward_s, double *backward_s)
+{
+    *forward_s = *backward_s = 0;
+    if (!g->prof || i < 0 || i >= g->n)
+        return;
+    for (int part = 0; part < NN_MAX_THREADS; part++) {
+        *forward_s += g->prof[((size_t)part * (size_t)g->n + (size_t)i) * 2];
+        *backward_s += g->prof[((size_t)part * (size_t)g->n + (size_t)i) * 2 + 1];
+    }
+}
+
 /* The slice [b0, b0 + batch) of a pass, run by thread `part`. */
 static void make_pass(nn_graph *g, node *nd, int b0, int batch, int part, nn_pass *p)
 {
@@ -805,8 +854,11 @@ static void forward_part(void *arg, int part)
             node *nd = &g->nodes[i];
             nn_pass p;
             make_pass(g, nd, b0, n, part, &p);
+            double t0 = g->prof ? seconds_now() : 0;
             nd->layer.ops->forward(&nd->layer, &p);
             nn_activation_forward(nd->act, p.out, nd->out_size, n);
+            if (g->prof)
+                *prof_at(g, part, i, 0) += seconds_now() - t0;
         }
     }
 }
@@ -853,6 +905,7 @@ static void backward_slice(pass_job *j, int part, int b0, int n)
             continue;
         nn_pass p;
         make_pass(g, nd, b0, n, part, &p);
+        double t0 = g->prof ? seconds_now() : 0;
         float *gy = nd->grad + nd->out_size * (size_t)b0;
         if (!(nd == last && j->preact)) {
             if (j->hdiag)
@@ -868,6 +921,8 @@ static void backward_slice(pass_job *j, int part, int b0, int n)
         } else {
             nd->layer.ops->backward(&nd->layer, &p);
         }
+        if (g->prof)
+            *prof_at(g, part, i, 1) += seconds_now() - t0;
     }
 }
 

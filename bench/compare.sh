@@ -60,7 +60,10 @@ for t in $THREADS; do
     for b in $BATCHES; do
         run nn "$NNRUN" bench/lenet5-full.yaml bench --batch "$b" --threads "$t" --repeats "$REPEATS"
         nn_rss=$RSS_MB
-        run pt "$PY" bench/torch_lenet5.py --batch "$b" --threads "$t" --repeats "$REPEATS"
+        # torch.set_num_threads does not reach the OpenBLAS that Debian's PyTorch calls, whose
+        # own threads would otherwise take the second core in the 1-thread rows
+        run pt env OMP_NUM_THREADS="$t" OPENBLAS_NUM_THREADS="$t" MKL_NUM_THREADS="$t" \
+            "$PY" bench/torch_lenet5.py --batch "$b" --threads "$t" --repeats "$REPEATS"
         pt_rss=$RSS_MB
         run paper "$NNRUN" configs/lenet5.yaml bench --batch "$b" --threads "$t" --repeats "$REPEATS"
         nt=$(field nn train) ni=$(field nn infer) pt_t=$(field pt train) pt_i=$(field pt infer)

@@ -62,9 +62,10 @@ static void load_next(bench *b)
 static void train_step(bench *b)
 {
     load_next(b);
-    const float *y = nn_graph_forward(b->g, b->batch);
-    nn_loss_eval(&b->cfg.loss, y, b->labels, b->batch, b->n_out, b->dout, NULL);
-    nn_graph_backward(b->g, b->batch, b->dout, nn_loss_grad_is_preact(&b->cfg.loss));
+    nn_slice_labels sl = {.loss = &b->cfg.loss, .labels = b->labels, .batch = b->batch,
+                          .n_out = b->n_out};
+    nn_graph_step(b->g, b->batch, nn_loss_slice, &sl, b->dout,
+                  nn_loss_grad_is_preact(&b->cfg.loss), NULL);
     nn_optim_step(b->opt, nn_graph_params(b->g), nn_graph_grads(b->g));
 }
 

@@ -18,6 +18,7 @@ typedef struct node {
     int needs_back;            /* has parameters, or feeds from a layer that has */
     uint64_t cfg_hash;         /* the layer's own settings, for the fingerprint */
     size_t param_off, fixed_off, out_size;
+    size_t keep_off;           /* its keep area in a thread's scratch, per sample of keep_cap */
     nn_layer_plan plan;
     float *out, *grad;
 } node;
@@ -29,6 +30,10 @@ struct nn_graph {
     int n;
     node *nodes; /* in execution order; the last is the output */
     size_t n_params, n_fixed, work_fixed, work_per_sample;
+    size_t keep_per_sample;  /* all layers' keep areas together */
+    int keep_batch;          /* the batch the graph was built for: training steps up to it keep */
+    int keep_cap;            /* samples of a thread's slice the keep areas hold */
+    int slice_cap;           /* samples of a thread's slice the scratch holds */
     float *params, *grads, *fixed;
     int max_batch;
     float *x, *xgrad, *work; /* sized for max_batch (malloc'd, so they can be resized) */
@@ -365,6 +370,8 @@ static int infer_node(nn_graph *g, node *nd, nn_error *err)
         g->work_fixed = plan->work_fixed;
     if (plan->work_per_sample > g->work_per_sample)
         g->work_per_sample = plan->work_per_sample;
+    nd->keep_off = g->keep_per_sample;
+    g->keep_per_sample += plan->keep_per_sample;
     return NN_OK;
 }
 
@@ -471,6 +478,7 @@ static int check_memory(const nn_graph *g, int max_batch, const nn_node *at, nn_
     add_product(&floats, 2 * b, nn_shape_size(g->input));
     add_product(&floats, 1, g->work_fixed);
     add_product(&floats, b, g->work_per_sample);
+    add_product(&floats, b, g->keep_per_sample);
     size_t bytes = 0;
     add_product(&bytes, floats, sizeof(float));
     if (bytes <= (size_t)NN_GRAPH_MAX_BYTES)
@@ -504,7 +512,14 @@ static int alloc_batch_buffers(nn_graph *g, int max_batch, nn_error *err)
     size_t t = (size_t)(g->threads > 0 ? g->threads : 1), per_thread = (b + t - 1) / t;
     if (g->slice > 0 && (size_t)g->slice < per_thread)
         per_thread = (size_t)g->slice;
-    size_t stride = g->work_fixed + g->work_per_sample * per_thread + 16;
+    /* the keep areas of a training step (nn_graph_step), for the part of a thread's slice that
+     * the batch the graph was built for can fill */
+    size_t keep_batch = (size_t)(g->keep_batch > 0 ? g->keep_batch : max_batch);
+    size_t keep_cap = (keep_batch + t - 1) / t;
+    if (keep_cap > per_thread)
+        keep_cap = per_thread;
+    size_t stride = g->work_fixed + g->work_per_sample * per_thread +
+                    g->keep_per_sample * keep_cap + 16;
     stride = (stride + 15) & ~(size_t)15; /* each thread's scratch on its own cache lines */
     float *work = malloc(stride * t * sizeof(float));
     if (!acts || !x || !xgrad || !work) {
@@ -523,6 +538,8 @@ static int alloc_batch_buffers(nn_graph *g, int max_batch, nn_error *err)
     g->xgrad = xgrad;
     g->work = work;
     g->work_stride = stride;
+    g->keep_cap = (int)keep_cap;
+    g->slice_cap = (int)per_thread;
     memset(x, 0, in_size * b * sizeof(float));
     float *p = acts;
     for (int i = 0; i < g->n; i++) {
@@ -576,6 +593,7 @@ int nn_graph_build(const nn_node *root, const nn_registry *reg, int max_batch, n
         rc = build_layers(g, reg, layers, err);
     if (!rc)
         rc = check_memory(g, max_batch, layers, err);
+    g->keep_batch = max_batch;
     if (!rc) {
         g->params = nn_arena_alloc(g->arena, sizeof(float) * (g->n_params + 1));
         g->grads = nn_arena_alloc(g->arena, sizeof(float) * (g->n_params + 1));
@@ -819,6 +837,15 @@ static void make_pass(nn_graph *g, node *nd, int b0, int batch, int part, nn_pas
     p->work = g->work + (size_t)part * g->work_stride;
 }
 
+/* The keep area of node nd for thread `part`, when a slice of n samples fits in it. */
+static float *keep_of(const nn_graph *g, const node *nd, int part, int n)
+{
+    if (!nd->plan.keep_per_sample || n > g->keep_cap)
+        return NULL;
+    return g->work + (size_t)part * g->work_stride + g->work_fixed +
+           g->work_per_sample * (size_t)g->slice_cap + nd->keep_off * (size_t)g->keep_cap;
+}
+
 /* How a batch is cut: parts slices of nearly equal size, in order. */
 static int batch_parts(const nn_graph *g, int batch)
 {
@@ -839,7 +866,30 @@ typedef struct pass_job {
     const float *dout, *g1;
     int preact, hdiag;
     float *hacc;
+    /* nn_graph_step: the loss of each slice, summed per part */
+    int kept;
+    nn_slice_loss loss;
+    void *ctx;
+    float *grad_out;
+    double loss_sum[NN_MAX_THREADS];
+    long wrong[NN_MAX_THREADS];
 } pass_job;
+
+static void forward_slice(nn_graph *g, int part, int b0, int n, int keep)
+{
+    for (int i = 0; i < g->n; i++) {
+        node *nd = &g->nodes[i];
+        nn_pass p;
+        make_pass(g, nd, b0, n, part, &p);
+        if (keep)
+            p.keep = keep_of(g, nd, part, n);
+        double t0 = g->prof ? seconds_now() : 0;
+        nd->layer.ops->forward(&nd->layer, &p);
+        nn_activation_forward(nd->act, p.out, nd->out_size, n);
+        if (g->prof)
+            *prof_at(g, part, i, 0) += seconds_now() - t0;
+    }
+}
 
 static void forward_part(void *arg, int part)
 {
@@ -848,19 +898,8 @@ static void forward_part(void *arg, int part)
     int first, count;
     slice_of(j->batch, j->parts, part, &first, &count);
     int step = g->slice > 0 ? g->slice : count;
-    for (int b0 = first; b0 < first + count; b0 += step) {
-        int n = first + count - b0 < step ? first + count - b0 : step;
-        for (int i = 0; i < g->n; i++) {
-            node *nd = &g->nodes[i];
-            nn_pass p;
-            make_pass(g, nd, b0, n, part, &p);
-            double t0 = g->prof ? seconds_now() : 0;
-            nd->layer.ops->forward(&nd->layer, &p);
-            nn_activation_forward(nd->act, p.out, nd->out_size, n);
-            if (g->prof)
-                *prof_at(g, part, i, 0) += seconds_now() - t0;
-        }
-    }
+    for (int b0 = first; b0 < first + count; b0 += step)
+        forward_slice(g, part, b0, first + count - b0 < step ? first + count - b0 : step, 0);
 }
 
 const float *nn_graph_forward(nn_graph *g, int batch)
@@ -905,6 +944,8 @@ static void backward_slice(pass_job *j, int part, int b0, int n)
             continue;
         nn_pass p;
         make_pass(g, nd, b0, n, part, &p);
+        if (j->kept && (p.keep = keep_of(g, nd, part, n)))
+            p.kept = 1;
         double t0 = g->prof ? seconds_now() : 0;
         float *gy = nd->grad + nd->out_size * (size_t)b0;
         if (!(nd == last && j->preact)) {
@@ -956,6 +997,46 @@ void nn_graph_hdiag(nn_graph *g, int batch, const float *d2, const float *g1, in
                     float *hacc)
 {
     run_backward(g, batch, d2, preact, 1, g1, hacc);
+}
+
+/* A training step, slice by slice: forward, the slice's loss, backward, while the slice's
+ * activations (and what each layer kept) are still in cache. */
+static void step_part(void *arg, int part)
+{
+    pass_job *j = arg;
+    nn_graph *g = j->g;
+    int first, count;
+    slice_of(j->batch, j->parts, part, &first, &count);
+    int step = g->slice > 0 ? g->slice : count;
+    size_t n_out = g->nodes[g->n - 1].out_size;
+    for (int b0 = first; b0 < first + count; b0 += step) {
+        int n = first + count - b0 < step ? first + count - b0 : step;
+        forward_slice(g, part, b0, n, 1);
+        int wrong = 0;
+        const float *y = g->nodes[g->n - 1].out + n_out * (size_t)b0;
+        j->loss_sum[part] += j->loss(j->ctx, y, b0, n, j->grad_out + n_out * (size_t)b0, &wrong);
+        j->wrong[part] += wrong;
+        backward_slice(j, part, b0, n);
+    }
+}
+
+double nn_graph_step(nn_graph *g, int batch, nn_slice_loss loss, void *ctx, float *dout,
+                     int dout_is_preact, long *n_wrong)
+{
+    pass_job j = {.g = g, .batch = batch, .parts = batch_parts(g, batch), .dout = dout,
+                  .preact = dout_is_preact, .kept = 1, .loss = loss, .ctx = ctx,
+                  .grad_out = dout};
+    nn_pool_run(g->pool, j.parts, step_part, &j);
+    reduce_parts(g, j.parts, g->grads);
+    double total = 0;
+    long wrong = 0;
+    for (int part = 0; part < j.parts; part++) {
+        total += j.loss_sum[part];
+        wrong += j.wrong[part];
+    }
+    if (n_wrong)
+        *n_wrong = wrong;
+    return total;
 }
 
 int nn_graph_supports_hdiag(const nn_graph *g, nn_error *err)

@@ -106,6 +106,19 @@ void nn_graph_zero_grads(nn_graph *g);
 /* Back-propagates dE/d(output) (or, when dout_is_preact, dE/d(the output layer's value before its
  * activation)) through the last forward, accumulating into the parameter gradients. */
 void nn_graph_backward(nn_graph *g, int batch, const float *dout, int dout_is_preact);
+/* A training step as one call, the same as nn_graph_forward, the loss and nn_graph_backward
+ * give (the same gradients, bit for bit), but run slice by slice: each slice goes forward, then
+ * `loss` gets its outputs y ([n][output size], samples b0..b0+n-1 of the batch) and writes
+ * their dE/d(output) into dout (already offset to sample b0) and the count of misclassified
+ * samples into *wrong, returning their loss sum; then the slice goes backward while its
+ * activations are still in cache, and layers reuse what their forward kept (nn_pass.keep).
+ * `loss` is called from the graph's threads, on disjoint slices, several at once. dout holds
+ * [batch][output size]. Returns the sum of the slices' losses (per thread in order, then
+ * threads in order); the gradients are accumulated as by nn_graph_backward. */
+typedef double (*nn_slice_loss)(void *ctx, const float *y, int b0, int n, float *dout,
+                                int *wrong);
+double nn_graph_step(nn_graph *g, int batch, nn_slice_loss loss, void *ctx, float *dout,
+                     int dout_is_preact, long *n_wrong);
 /* When on, backward (and the Hessian pass) also fill dE/d(input), read with
  * nn_graph_input_grad ([max_batch][input size]); off by default, as training does not need it. */
 void nn_graph_want_input_grad(nn_graph *g, int on);

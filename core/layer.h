@@ -52,6 +52,8 @@ typedef struct nn_layer_plan {
     size_t work_fixed;        /* scratch floats needed whatever the batch */
     double connections;       /* multiply-adds per sample, bias counted as one */
     char kernel[32];          /* for the summary, e.g. "5x5/1" */
+    size_t keep_per_sample;   /* floats per sample the forward may leave for the backward of a
+                                 training step (nn_pass.keep), e.g. an im2col matrix */
 } nn_layer_plan;
 
 struct nn_layer {
@@ -80,6 +82,12 @@ typedef struct nn_pass {
     float *grads;                      /* backward: accumulate (+=); hdiag: accumulate diagonal */
     const float *fixed;                /* this layer's fixed constants */
     float *work;                       /* scratch, as declared; contents not kept between calls */
+    /* In a training step (nn_graph_step) each slice runs forward and then at once backward:
+     * forward gets keep (plan.keep_per_sample floats per sample, the layer's own) to leave
+     * what its backward needs, and that backward gets the same keep with kept = 1. Elsewhere
+     * keep is NULL and kept 0, and the layer computes everything from its inputs. */
+    float *keep;
+    int kept;
 } nn_pass;
 
 struct nn_layer_ops {

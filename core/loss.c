@@ -60,10 +60,22 @@ static double map_sample(double j, const float *y, int label, int n, float *p)
 double nn_loss_eval(const nn_loss *loss, const float *y, const uint8_t *labels, int batch,
                     int n_out, float *grad, int *n_wrong)
 {
+    return nn_loss_eval_part(loss, y, labels, batch, batch, n_out, grad, n_wrong);
+}
+
+double nn_loss_slice(void *ctx, const float *y, int b0, int n, float *dout, int *wrong)
+{
+    const nn_slice_labels *sl = ctx;
+    return nn_loss_eval_part(sl->loss, y, sl->labels + b0, n, sl->batch, sl->n_out, dout, wrong);
+}
+
+double nn_loss_eval_part(const nn_loss *loss, const float *y, const uint8_t *labels, int n,
+                         int batch, int n_out, float *grad, int *n_wrong)
+{
     double total = 0;
     int wrong = 0;
     float inv_b = 1.0f / (float)batch;
-    for (int b = 0; b < batch; b++) {
+    for (int b = 0; b < n; b++) {
         const float *yb = y + (size_t)b * n_out;
         float *gb = grad ? grad + (size_t)b * n_out : NULL;
         int d = labels[b];

@@ -31,6 +31,16 @@ int nn_loss_read(const nn_node *train, nn_loss *out, nn_error *err);
  * softmax's input, see nn_loss_grad_is_preact). */
 double nn_loss_eval(const nn_loss *loss, const float *y, const uint8_t *labels, int batch,
                     int n_out, float *grad, int *n_wrong);
+/* The same for n samples of a batch of `batch` (the gradient is of the whole batch's mean). */
+double nn_loss_eval_part(const nn_loss *loss, const float *y, const uint8_t *labels, int n,
+                         int batch, int n_out, float *grad, int *n_wrong);
+/* The loss of nn_graph_step for a batch of labels: ctx is an nn_slice_labels. */
+typedef struct nn_slice_labels {
+    const nn_loss *loss;
+    const uint8_t *labels; /* the whole batch's */
+    int batch, n_out;
+} nn_slice_labels;
+double nn_loss_slice(void *ctx, const float *y, int b0, int n, float *dout, int *wrong);
 /* 1 when the gradient is with respect to the output layer's value before its activation. */
 int nn_loss_grad_is_preact(const nn_loss *loss);
 /* The predicted class of one output vector (argmin for RBF distances, argmax otherwise). */

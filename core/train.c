@@ -375,18 +375,21 @@ typedef struct epoch_sums {
 
 static int train_step(nn_trainer *t, size_t i, int b, epoch_sums *s, nn_error *err)
 {
-    int out = (int)nn_shape_size(nn_graph_output_shape(t->g)), wrong;
+    int out = (int)nn_shape_size(nn_graph_output_shape(t->g));
     load_batch(t, &t->train, t->perm + i, b);
     const nn_data_cfg *d = &t->cfg.data;
     if (d->distort.on)
         nn_distort_to_float(&d->distort, &t->train, t->perm + i, (size_t)b, (int)d->pad, d->lo,
                             d->hi, t->cfg.seed, (uint64_t)t->epoch, nn_graph_input(t->g));
-    const float *y = nn_graph_forward(t->g, b);
-    double loss = nn_loss_eval(&t->cfg.loss, y, t->labels, b, out, t->dout, &wrong);
-    if (!isfinite(loss))
-        return loss_not_finite(t, b, err);
     /* the gradients are zero here: the graph starts so and every step leaves them so */
-    nn_graph_backward(t->g, b, t->dout, nn_loss_grad_is_preact(&t->cfg.loss));
+    nn_slice_labels sl = {.loss = &t->cfg.loss, .labels = t->labels, .batch = b, .n_out = out};
+    long wrong = 0;
+    double loss = nn_graph_step(t->g, b, nn_loss_slice, &sl, t->dout,
+                                nn_loss_grad_is_preact(&t->cfg.loss), &wrong);
+    if (!isfinite(loss)) {
+        nn_graph_zero_grads(t->g);
+        return loss_not_finite(t, b, err);
+    }
     if (nn_optim_step(t->opt, nn_graph_params(t->g), nn_graph_grads(t->g)))
         return grad_not_finite(t, err);
     t->steps++;

@@ -45,6 +45,7 @@ static int conv_infer(nn_layer *l, nn_layer_plan *plan, nn_error *err)
     /* col, dcol and the channel-major output or gradient, per sample */
     plan->work_per_sample = 2 * kk * p + (size_t)c->maps * p;
     plan->work_fixed = kk * (size_t)c->maps; /* squared weights for the Hessian pass */
+    plan->keep_per_sample = c->whole ? 0 : kk * p; /* the im2col matrix, for the backward */
     plan->connections = (double)(kk + 1) * c->maps * p;
     snprintf(plan->kernel, sizeof plan->kernel, "%dx%d", c->g.k, c->g.k);
     if (c->g.stride != 1 || c->g.pad) {
@@ -110,8 +111,8 @@ static void conv_forward(const nn_layer *l, const nn_pass *p)
         return;
     }
     int bp = p->batch * c->g.positions;
-    float *col = p->work;
-    float *ycm = col + 2 * (size_t)c->kk * bp;
+    float *ycm = p->work + 2 * (size_t)c->kk * bp;
+    float *col = p->keep ? p->keep : p->work; /* a training step's backward reuses it */
     const float *w = p->params, *bias = p->params + (size_t)c->kk * c->maps;
     nn_im2col_batch(&c->g, l->in[0], p->in[0], p->batch, col);
     nn_sgemm(0, 0, c->maps, bp, c->kk, 1.0f, w, c->kk, col, bp, 0.0f, ycm, bp);
@@ -131,7 +132,10 @@ static void conv_back(const nn_layer *l, const nn_pass *p, int squared)
     size_t nw = (size_t)c->kk * c->maps;
     float *col = p->work, *dcol = col + (size_t)c->kk * bp, *dy = dcol + (size_t)c->kk * bp;
     const float *w = p->params;
-    nn_im2col_batch(&c->g, l->in[0], p->in[0], p->batch, col);
+    if (p->kept && !squared) /* the forward of this step left its im2col matrix */
+        col = p->keep;
+    else
+        nn_im2col_batch(&c->g, l->in[0], p->in[0], p->batch, col);
     if (squared) {
         float *w2 = dy + (size_t)c->maps * bp;
         for (size_t i = 0; i < nw; i++)

@@ -179,6 +179,7 @@ static int sparse_infer(nn_layer *l, nn_layer_plan *plan, nn_error *err)
     plan->work_per_sample =
         2 * (size_t)in.c * s->kk * p + (size_t)s->maps * p + (size_t)s->max_users * p;
     plan->work_fixed = nw;
+    plan->keep_per_sample = (size_t)in.c * s->kk * p; /* the im2col matrix, for the backward */
     plan->connections = (double)(nw + (size_t)s->maps) * (double)p;
     snprintf(plan->kernel, sizeof plan->kernel, "%dx%d/table", s->g.k, s->g.k);
     return NN_OK;
@@ -219,6 +220,8 @@ static void sparse_forward(const nn_layer *l, const nn_pass *p)
     const sparse *s = l->priv;
     int bp = p->batch * s->positions;
     sparse_work w = split_work(s, p->work, bp);
+    if (p->keep) /* a training step's backward reuses it */
+        w.col = p->keep;
     nn_im2col_batch(&s->g, l->in[0], p->in[0], p->batch, w.col);
     memset(w.ycm, 0, sizeof(float) * s->maps * (size_t)bp);
     const float *wm = p->params;
@@ -245,7 +248,10 @@ static void sparse_back(const nn_layer *l, const nn_pass *p, int squared)
     int bp = p->batch * s->positions;
     size_t nw = s->n_links * (size_t)s->kk;
     sparse_work w = split_work(s, p->work, bp);
-    nn_im2col_batch(&s->g, l->in[0], p->in[0], p->batch, w.col);
+    if (p->kept && !squared) /* the forward of this step left its im2col matrix */
+        w.col = p->keep;
+    else
+        nn_im2col_batch(&s->g, l->in[0], p->in[0], p->batch, w.col);
     const float *weights = p->params;
     if (squared) {
         for (size_t i = 0; i < nw; i++)

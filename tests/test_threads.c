@@ -178,3 +178,69 @@ Test(threads, training_on_two_threads_is_repeatable, .init = make_tmpdir, .fini 
     free(b);
     free(one);
 }
+
+/* nn_graph_step (forward, loss and backward slice by slice, each layer reusing what its forward
+ * kept) against forward, the loss and backward over the whole batch: the same gradients to the
+ * bit, the same count of errors, the same loss up to the order of its sum. Cut across threads
+ * and slices, and with a batch larger than the graph was built for, where the keep areas are
+ * too small and the layers recompute. */
+static void expect_step_matches_passes(int threads, int slice, int built_for, int batch)
+{
+    nn_error err = {0};
+    nn_graph *g = gc_build(lenet_c3, built_for);
+    cr_assert_eq(nn_graph_set_max_batch(g, batch, &err), NN_OK, "%s", err.msg);
+    cr_assert_eq(nn_graph_set_threads(g, threads, &err), NN_OK, "%s", err.msg);
+    cr_assert_eq(nn_graph_set_slice(g, slice, &err), NN_OK, "%s", err.msg);
+    nn_rng rng;
+    nn_rng_seed(&rng, 7);
+    nn_graph_init(g, &rng);
+    size_t nx = nn_shape_size(nn_graph_input_shape(g)) * (size_t)batch;
+    size_t n_out = nn_shape_size(nn_graph_output_shape(g)), np = nn_graph_param_count(g);
+    float *x = malloc(sizeof(float) * nx);
+    uint8_t *labels = malloc((size_t)batch);
+    for (size_t i = 0; i < nx; i++)
+        x[i] = nn_rng_uniform(&rng, -1, 1);
+    for (int i = 0; i < batch; i++)
+        labels[i] = (uint8_t)(i * 7 % 10);
+    nn_loss loss = {.kind = NN_LOSS_RBF_MAP, .map_j = 0.1};
+    float *dout = malloc(sizeof(float) * n_out * (size_t)batch);
+
+    memcpy(nn_graph_input(g), x, sizeof(float) * nx);
+    int wrong_whole = 0;
+    const float *y = nn_graph_forward(g, batch);
+    double loss_whole = nn_loss_eval(&loss, y, labels, batch, (int)n_out, dout, &wrong_whole);
+    nn_graph_zero_grads(g);
+    nn_graph_backward(g, batch, dout, 0);
+    float *want = malloc(sizeof(float) * np);
+    memcpy(want, nn_graph_grads(g), sizeof(float) * np);
+
+    nn_graph_zero_grads(g);
+    memcpy(nn_graph_input(g), x, sizeof(float) * nx);
+    nn_slice_labels sl = {.loss = &loss, .labels = labels, .batch = batch, .n_out = (int)n_out};
+    long wrong_step = -1;
+    double loss_step = nn_graph_step(g, batch, nn_loss_slice, &sl, dout, 0, &wrong_step);
+    const float *got = nn_graph_grads(g);
+    for (size_t k = 0; k < np; k++)
+        cr_assert(memcmp(&got[k], &want[k], sizeof(float)) == 0,
+                  "threads %d slice %d built for %d, batch %d: gradient %zu: step %.9g, "
+                  "passes %.9g",
+                  threads, slice, built_for, batch, k, got[k], want[k]);
+    cr_assert_eq(wrong_step, wrong_whole);
+    cr_assert(fabs(loss_step - loss_whole) <= 1e-12 * fabs(loss_whole), "loss %.17g vs %.17g",
+              loss_step, loss_whole);
+    free(x);
+    free(labels);
+    free(dout);
+    free(want);
+    nn_graph_free(g);
+}
+
+Test(threads, a_training_step_slice_by_slice_gives_the_same_gradients)
+{
+    expect_step_matches_passes(1, 16, 37, 37);
+    expect_step_matches_passes(2, 4, 37, 37);
+    expect_step_matches_passes(1, 0, 5, 5);
+    expect_step_matches_passes(2, 16, 1, 1);
+    expect_step_matches_passes(1, 4, 3, 29); /* keep areas hold 3 samples, slices are 4 */
+    expect_step_matches_passes(2, 16, 8, 40);
+}

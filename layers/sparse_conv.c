@@ -1,8 +1,15 @@
 /* sparse_conv: a convolution whose output map o sees only the input maps listed in row o of a
- * connection table (LeNet-5's C3). Parameters exist only for listed pairs, and absent pairs cost
- * nothing: the weights are stored grouped by input map, so for each input map one sgemm computes
- * its contribution to every output map that uses it. Layout: for m = 0..in_maps-1, for each
- * output map o listing m (ascending o), a k x k kernel; then one bias per output map. */
+ * connection table (LeNet-5's C3). Parameters exist only for listed pairs. Layout: for m =
+ * 0..in_maps-1, for each output map o listing m (ascending o), a k x k kernel; then one bias per
+ * output map.
+ *
+ * Two ways to compute it (key `compute`):
+ *  - grouped (default): for each input map one sgemm gives its contribution to every output
+ *    map that uses it, so absent pairs cost nothing, in in_maps sgemms of few rows each;
+ *  - masked: one sgemm over all pairs with the kernels placed in a full weight matrix whose
+ *    absent pairs are zero (and whose gradient is only read for the listed ones): more
+ *    multiply-adds (LeNet-5's C3: 96 pairs for 60), but one product instead of many small
+ *    ones. docs/performance.md has what each costs. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +27,14 @@ typedef struct sparse {
     int *users, *user_start, *n_users; /* per input map m: the output maps that use it */
     int max_users;
     size_t n_links;                    /* listed (input, output) pairs */
+    int masked;                        /* compute: masked */
 } sparse;
 
-static const char *const sparse_keys[] = {"maps", "kernel", "table", "stride", "padding", NULL};
+enum { COMPUTE_GROUPED, COMPUTE_MASKED };
+static const char *const compute_names[] = {"grouped", "masked", NULL};
+
+static const char *const sparse_keys[] = {"maps",    "kernel",  "table",
+                                          "stride",  "padding", "compute", NULL};
 
 #define TABLE_MAX_MAP 65535
 
@@ -114,6 +126,13 @@ static int sparse_configure(nn_layer *l, const nn_node *cfg, nn_error *err)
         return rc;
     s->maps = s->g.maps;
     s->kk = s->g.k * s->g.k;
+    char what[160];
+    snprintf(what, sizeof what, "layer '%s'", l->name);
+    int compute;
+    rc = nn_map_choice(cfg, "compute", 0, COMPUTE_GROUPED, compute_names, what, &compute, err);
+    s->masked = compute == COMPUTE_MASKED;
+    if (rc)
+        return rc;
     const nn_node *t = nn_node_get(cfg, "table");
     if (!t)
         return nn_node_error(err, NN_E_CONFIG, cfg, "layer '%s': missing required key 'table'",
@@ -174,11 +193,13 @@ static int sparse_infer(nn_layer *l, nn_layer_plan *plan, nn_error *err)
     if (rc)
         return rc;
     size_t p = (size_t)s->positions, nw = s->n_links * (size_t)s->kk;
+    size_t full = (size_t)s->maps * (size_t)s->in_maps * (size_t)s->kk;
     plan->out = (nn_shape){s->maps, s->g.oh, s->g.ow};
     plan->n_params = nw + (size_t)s->maps;
     plan->work_per_sample =
         2 * (size_t)in.c * s->kk * p + (size_t)s->maps * p + (size_t)s->max_users * p;
-    plan->work_fixed = nw;
+    /* squared weights (Hessian pass); masked: the full weight matrix and its gradient */
+    plan->work_fixed = nw + (s->masked ? 2 * full : 0);
     plan->keep_per_sample = (size_t)in.c * s->kk * p; /* the im2col matrix, for the backward */
     plan->connections = (double)(nw + (size_t)s->maps) * (double)p;
     snprintf(plan->kernel, sizeof plan->kernel, "%dx%d/table", s->g.k, s->g.k);
@@ -200,7 +221,7 @@ static void sparse_init(const nn_layer *l, float *params, float *fixed, nn_rng *
 }
 
 typedef struct sparse_work {
-    float *col, *dcol, *ycm, *tmp, *w2;
+    float *col, *dcol, *ycm, *tmp, *w2, *wfull, *dwfull;
 } sparse_work;
 
 static sparse_work split_work(const sparse *s, float *work, int bp)
@@ -212,7 +233,53 @@ static sparse_work split_work(const sparse *s, float *work, int bp)
     w.ycm = w.dcol + colsz;
     w.tmp = w.ycm + (size_t)s->maps * bp;
     w.w2 = w.tmp + (size_t)s->max_users * bp;
+    w.wfull = w.w2 + s->n_links * (size_t)s->kk;
+    w.dwfull = w.wfull + (size_t)s->maps * s->in_maps * s->kk;
     return w;
+}
+
+/* The masked way: the listed kernels (in the parameter layout) placed in the full
+ * [maps][in_maps * kk] weight matrix, zero for absent pairs. */
+static void place_weights(const sparse *s, const float *wts, float *full)
+{
+    size_t kk = (size_t)s->kk, row = (size_t)s->in_maps * kk;
+    memset(full, 0, sizeof(float) * (size_t)s->maps * row);
+    for (int m = 0; m < s->in_maps; m++)
+        for (int u = 0; u < s->n_users[m]; u++) {
+            int o = s->users[s->user_start[m] + u];
+            memcpy(full + (size_t)o * row + (size_t)m * kk, wts, sizeof(float) * kk);
+            wts += kk;
+        }
+}
+
+static void masked_forward(const sparse *s, const nn_pass *p, sparse_work *w, int bp)
+{
+    size_t row = (size_t)s->in_maps * s->kk;
+    place_weights(s, p->params, w->wfull);
+    nn_sgemm(0, 0, s->maps, bp, (int)row, 1.0f, w->wfull, (int)row, w->col, bp, 0.0f, w->ycm,
+             bp);
+}
+
+/* dy is in w->ycm (channel-major); weights are the parameters or their squares. */
+static void masked_back(const sparse *s, const nn_pass *p, sparse_work *w, int bp,
+                        const float *weights)
+{
+    size_t kk = (size_t)s->kk, row = (size_t)s->in_maps * kk;
+    place_weights(s, weights, w->wfull);
+    nn_sgemm(0, 1, s->maps, (int)row, bp, 1.0f, w->ycm, bp, w->col, bp, 0.0f, w->dwfull,
+             (int)row);
+    float *g = p->grads;
+    for (int m = 0; m < s->in_maps; m++)
+        for (int u = 0; u < s->n_users[m]; u++) {
+            const float *src = w->dwfull + (size_t)s->users[s->user_start[m] + u] * row +
+                               (size_t)m * kk;
+            for (size_t t = 0; t < kk; t++)
+                g[t] += src[t];
+            g += kk;
+        }
+    if (p->in_grad[0])
+        nn_sgemm(1, 0, (int)row, bp, s->maps, 1.0f, w->wfull, (int)row, w->ycm, bp, 0.0f,
+                 w->dcol, bp);
 }
 
 static void sparse_forward(const nn_layer *l, const nn_pass *p)
@@ -223,6 +290,12 @@ static void sparse_forward(const nn_layer *l, const nn_pass *p)
     if (p->keep) /* a training step's backward reuses it */
         w.col = p->keep;
     nn_im2col_batch(&s->g, l->in[0], p->in[0], p->batch, w.col);
+    if (s->masked) {
+        masked_forward(s, p, &w, bp);
+        nn_from_channel_major(w.ycm, p->batch, s->maps, s->positions,
+                              p->params + s->n_links * (size_t)s->kk, p->out);
+        return;
+    }
     memset(w.ycm, 0, sizeof(float) * s->maps * (size_t)bp);
     const float *wm = p->params;
     for (int m = 0; m < s->in_maps; m++) {
@@ -262,7 +335,9 @@ static void sparse_back(const nn_layer *l, const nn_pass *p, int squared)
     }
     nn_to_channel_major(p->out_grad, p->batch, s->maps, s->positions, w.ycm);
     size_t off = 0;
-    for (int m = 0; m < s->in_maps; m++) {
+    if (s->masked)
+        masked_back(s, p, &w, bp, weights);
+    for (int m = 0; m < s->in_maps && !s->masked; m++) {
         int nu = s->n_users[m];
         float *dcolm = w.dcol + (size_t)m * s->kk * bp;
         if (!nu) {
@@ -292,7 +367,7 @@ static void sparse_hdiag(const nn_layer *l, const nn_pass *p) { sparse_back(l, p
 const nn_layer_ops nn_layer_sparse_conv = {
     .type = "sparse_conv",
     .doc = "convolution through a connection table (LeNet-5 C3): maps, kernel, table, stride, "
-           "padding",
+           "padding, compute (grouped or masked)",
     .keys = sparse_keys,
     .min_inputs = 1,
     .max_inputs = 1,

@@ -30,6 +30,12 @@ static const char *const conv_strided =
 static const char *const sparse =
     NET("[4, 6, 6]", "  - {type: sparse_conv, maps: 3, kernel: 3, table: [[0, 1], [1, 2, 3], "
                      "[3]]}\n");
+static const char *const sparse_masked =
+    NET("[4, 6, 6]", "  - {type: sparse_conv, maps: 3, kernel: 3, compute: masked, table: "
+                     "[[0, 1], [1, 2, 3], [3]]}\n");
+static const char *const sparse_thin_masked =
+    NET("[4, 5, 6]", "  - {type: sparse_conv, maps: 3, kernel: 2, compute: masked, table: "
+                     "[[2], [0, 3], [1]]}\n");
 static const char *const subsample = NET("[3, 6, 4]", "  - {type: subsample, size: 2}\n");
 static const char *const avgpool = NET("[3, 6, 4]", "  - {type: avgpool, size: 2}\n");
 static const char *const avgpool_overlap =
@@ -46,6 +52,8 @@ static const char *const rbf_trainable =
 Test(gradient, conv) { expect_gradient(conv, 3); }
 Test(gradient, conv_stride_padding_tanh) { expect_gradient(conv_strided, 2); }
 Test(gradient, sparse_conv) { expect_gradient(sparse, 3); }
+Test(gradient, sparse_conv_masked) { expect_gradient(sparse_masked, 3); }
+Test(gradient, sparse_conv_masked_thin_table) { expect_gradient(sparse_thin_masked, 3); }
 Test(gradient, subsample) { expect_gradient(subsample, 3); }
 Test(gradient, dense) { expect_gradient(dense, 4); }
 Test(gradient, avgpool) { expect_gradient(avgpool, 3); }
@@ -122,6 +130,8 @@ Test(gradient, lenet5_whole)
 Test(hdiag, conv) { expect_hdiag(conv, 3); }
 Test(hdiag, conv_stride_padding_tanh) { expect_hdiag(conv_strided, 2); }
 Test(hdiag, sparse_conv) { expect_hdiag(sparse, 3); }
+Test(hdiag, sparse_conv_masked) { expect_hdiag(sparse_masked, 3); }
+Test(hdiag, sparse_conv_masked_thin_table) { expect_hdiag(sparse_thin_masked, 3); }
 Test(hdiag, subsample) { expect_hdiag(subsample, 3); }
 Test(hdiag, dense) { expect_hdiag(dense, 4); }
 Test(hdiag, avgpool) { expect_hdiag(avgpool, 3); }

@@ -90,20 +90,23 @@ Test(graph, lenet5_softmax_has_60850_parameters)
 }
 
 /* The sparse convolution against a direct loop over the table, with weights placed by hand in
- * the documented layout (grouped by input map, then output map). */
-Test(graph, c3_table_forward_matches_direct_convolution)
+ * the documented layout (grouped by input map, then output map), computed either way. */
+static void expect_c3_matches_direct_convolution(const char *compute)
 {
     static const int table[16][6] = {
         {0, 1, 2, -1}, {1, 2, 3, -1}, {2, 3, 4, -1}, {3, 4, 5, -1}, {0, 4, 5, -1},
         {0, 1, 5, -1}, {0, 1, 2, 3, -1}, {1, 2, 3, 4, -1}, {2, 3, 4, 5, -1}, {0, 3, 4, 5, -1},
         {0, 1, 4, 5, -1}, {0, 1, 2, 5, -1}, {0, 1, 3, 4, -1}, {1, 2, 4, 5, -1},
         {0, 2, 3, 5, -1}, {0, 1, 2, 3, 4, 5}};
-    nn_graph *g = gc_build(
-        "input: [6, 14, 14]\nlayers:\n  - {type: sparse_conv, maps: 16, kernel: 5, table: "
-        "[[0,1,2], [1,2,3], [2,3,4], [3,4,5], [0,4,5], [0,1,5], [0,1,2,3], [1,2,3,4], "
-        "[2,3,4,5], [0,3,4,5], [0,1,4,5], [0,1,2,5], [0,1,3,4], [1,2,4,5], [0,2,3,5], "
-        "[0,1,2,3,4,5]]}\n",
-        1);
+    char yaml[512];
+    snprintf(yaml, sizeof yaml,
+             "input: [6, 14, 14]\nlayers:\n  - {type: sparse_conv, maps: 16, kernel: 5, "
+             "compute: %s, table: "
+             "[[0,1,2], [1,2,3], [2,3,4], [3,4,5], [0,4,5], [0,1,5], [0,1,2,3], [1,2,3,4], "
+             "[2,3,4,5], [0,3,4,5], [0,1,4,5], [0,1,2,5], [0,1,3,4], [1,2,4,5], [0,2,3,5], "
+             "[0,1,2,3,4,5]]}\n",
+             compute);
+    nn_graph *g = gc_build(yaml, 1);
     cr_assert_eq(nn_graph_param_count(g), 1516);
     /* Kernel (o, m) gets the values o*0.01 + m*0.001 + tap*1e-4; bias o gets -o*0.1. */
     float *p = nn_graph_params(g);
@@ -136,6 +139,12 @@ Test(graph, c3_table_forward_matches_direct_convolution)
                                    c);
             }
     nn_graph_free(g);
+}
+
+Test(graph, c3_table_forward_matches_direct_convolution)
+{
+    expect_c3_matches_direct_convolution("masked");
+    expect_c3_matches_direct_convolution("grouped");
 }
 
 Test(graph, subsample_by_hand)

@@ -152,7 +152,8 @@ int nn_net_image_to_input(const nn_net *net, const uint8_t *pixels, int w, int h
                                   err);
 }
 
-static int run(nn_net *net, const float *x, int batch, const float **y, nn_error *err)
+/* Puts a batch into the graph's input. */
+static int load(nn_net *net, const float *x, int batch, nn_error *err)
 {
     if (batch < 1 || !x)
         return nn_error_set(err, NN_E_USAGE, "a batch needs at least one sample, got %d",
@@ -161,8 +162,15 @@ static int run(nn_net *net, const float *x, int batch, const float **y, nn_error
     if (rc)
         return rc;
     memcpy(nn_graph_input(net->g), x, sizeof(float) * (size_t)batch * nn_net_input_size(net));
-    *y = nn_graph_forward(net->g, batch);
     return NN_OK;
+}
+
+static int run(nn_net *net, const float *x, int batch, const float **y, nn_error *err)
+{
+    int rc = load(net, x, batch, err);
+    if (!rc)
+        *y = nn_graph_forward(net->g, batch);
+    return rc;
 }
 
 int nn_net_forward(nn_net *net, const float *x, int batch, const float **y, nn_error *err)
@@ -208,19 +216,21 @@ static int layer_error(nn_net *net, int layer, const char *what, nn_error *err)
 int nn_net_train_step(nn_net *net, const float *x, const uint8_t *labels, int batch,
                       double *loss, nn_error *err)
 {
-    const float *y;
     int rc = check_labels(net, labels, batch > 0 ? (size_t)batch : 0, err);
     if (!rc)
-        rc = run(net, x, batch, &y, err);
+        rc = load(net, x, batch, err);
     if (rc)
         return rc;
-    int n_out = (int)nn_net_output_size(net), wrong;
-    double sum = nn_loss_eval(&net->cfg.loss, y, labels, batch, n_out, net->dout, &wrong);
-    if (!isfinite(sum))
+    nn_slice_labels sl = {.loss = &net->cfg.loss, .labels = labels, .batch = batch,
+                          .n_out = (int)nn_net_output_size(net)};
+    nn_graph_zero_grads(net->g);
+    double sum = nn_graph_step(net->g, batch, nn_loss_slice, &sl, net->dout,
+                               nn_loss_grad_is_preact(&net->cfg.loss), NULL);
+    if (!isfinite(sum)) {
+        nn_graph_zero_grads(net->g);
         return layer_error(net, nn_graph_find_nonfinite_output(net->g, batch),
                            "the loss is not finite; the first non-finite output is", err);
-    nn_graph_zero_grads(net->g);
-    nn_graph_backward(net->g, batch, net->dout, nn_loss_grad_is_preact(&net->cfg.loss));
+    }
     float *g = nn_graph_grads(net->g);
     size_t n = nn_graph_param_count(net->g);
     for (size_t k = 0; k < n; k++)

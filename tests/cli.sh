@@ -273,6 +273,13 @@ expect_exit 0 "bench" -- "$nnrun" configs/lenet5.yaml bench --batch 4 --threads 
 expect_in "$out" "batch 4, 2 threads" "bench settings"
 expect_in "$out" "images/cpu-s" "bench figures"
 case "$out" in *"train "*"infer "*"peak "*) ok ;; *) bad "bench lines: $out" ;; esac
+# bench --profile: one row per layer, in order, with the rest of the step, and shares that add
+# up to the whole step (within rounding)
+expect_exit 0 "bench --profile" -- "$nnrun" configs/lenet5.yaml bench --batch 2 --repeats 1 --profile
+rows=$(printf '%s\n' "$out" | awk '/^profile/ {on = 1; next} on && NF >= 7 && $1 != "layer" && $1 != "rest" {printf "%s:%s ", $1, $2}')
+[ "$rows" = "c1:conv s2:subsample c3:sparse_conv s4:subsample c5:conv f6:dense output:rbf " ] && ok || bad "profile rows: $rows"
+share=$(printf '%s\n' "$out" | awk '/^profile/ {on = 1; next} on && $1 != "layer" {for (i = 1; i <= NF; i++) if ($i ~ /%$/) {sub("%", "", $i); s += $i}} END {printf "%.0f", s}')
+[ "$share" -ge 99 ] && [ "$share" -le 101 ] && ok || bad "profile shares add up to $share%"
 expect_exit 2 "bench --threads 0" -- "$nnrun" configs/lenet5.yaml bench --threads 0
 expect_exit 2 "bench --repeats 100" -- "$nnrun" configs/lenet5.yaml bench --repeats 100
 

@@ -1,5 +1,6 @@
 #include "checkpoint.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -127,6 +128,30 @@ int nn_checkpoint_decode(const uint8_t *buf, size_t len, const char *name,
         memcpy(state, p, 4 * (size_t)m.n_state);
     *meta = m;
     return NN_OK;
+}
+
+int nn_remove_stale_temps(const char *dir, const char *const *names)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        for (const char *const *n = names; *n; n++) {
+            size_t len = strlen(*n);
+            if (strncmp(e->d_name, *n, len) || strncmp(e->d_name + len, ".tmp.", 5) ||
+                strlen(e->d_name + len + 5) != 6)
+                continue;
+            char path[PATH_MAX];
+            if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < (int)sizeof path &&
+                unlink(path) == 0)
+                removed++;
+            break;
+        }
+    }
+    closedir(d);
+    return removed;
 }
 
 int nn_write_file_atomic(const char *path, const void *data, size_t len, nn_error *err)

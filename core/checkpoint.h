@@ -48,6 +48,10 @@ int nn_checkpoint_load(const char *path, nn_checkpoint_meta *meta, float *params
 
 /* Writes bytes to path atomically (temporary file, fsync, rename, fsync of the directory). */
 int nn_write_file_atomic(const char *path, const void *data, size_t len, nn_error *err);
+/* Removes what nn_write_file_atomic leaves behind when the process is killed mid-write:
+ * files of dir named NAME.tmp.XXXXXX (six characters, as mkstemp makes them) for a NAME in
+ * names (NULL-terminated). Returns how many it removed; a missing dir is not an error. */
+int nn_remove_stale_temps(const char *dir, const char *const *names);
 
 #ifdef __cplusplus
 }

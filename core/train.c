@@ -195,6 +195,11 @@ int nn_trainer_new(const nn_doc *doc, const nn_registry *reg, const nn_train_opt
         snprintf(t->run_dir, sizeof t->run_dir, "%s", dir);
         rc = mkdir_p(t->run_dir, err);
     }
+    if (!rc) { /* a run killed while writing one of its files left a temporary copy */
+        static const char *const files[] = {"last.ckpt", "best.ckpt", "config.yaml",
+                                            "metrics.csv", NULL};
+        nn_remove_stale_temps(t->run_dir, files);
+    }
     if (!rc && opts->resume)
         rc = resume(t, err);
     if (!rc && !opts->resume)

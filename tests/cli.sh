@@ -244,6 +244,17 @@ resume=(); [ -s "$tmp/kr/last.ckpt" ] && resume=(--resume)
 expect_exit 0 "run resumed after the kills" -- "$nnrun" "${kr_args[@]}" --run-dir "$tmp/kr" "${resume[@]}"
 expect_in "$out" "final test error" "resumed run finishes"
 cmp -s "$tmp/kr-ref/last.ckpt" "$tmp/kr/last.ckpt" && ok || bad "killed and resumed run differs from the uninterrupted one"
+stale=$(cd "$tmp/kr" && ls | grep '\.tmp\.' || true)
+[ -z "$stale" ] && ok || bad "temporary files left after the resumed run: $stale"
+# A run directory with what a write killed midway leaves: those go when training starts there,
+# files that only look alike stay.
+mkdir -p "$tmp/stale"
+touch "$tmp/stale/last.ckpt.tmp.Ab12cD" "$tmp/stale/best.ckpt.tmp.x9YzQ1" \
+      "$tmp/stale/metrics.csv.tmp.000aaa" "$tmp/stale/notes.tmp.Ab12cD" \
+      "$tmp/stale/last.ckpt.tmp.toolong7"
+expect_exit 0 "train in a directory with stale temporary files" -- "$nnrun" configs/lenet5.yaml train --epochs 1 --limit-train 20 --limit-test 10 --set train.optimizer.hessian_samples=10 --run-dir "$tmp/stale"
+left=$(cd "$tmp/stale" && ls | grep '\.tmp\.' | tr '\n' ' ')
+[ "$left" = "last.ckpt.tmp.toolong7 notes.tmp.Ab12cD " ] && ok || bad "after training, temporary files: '$left'"
 echo "cli: kill and resume: 8 runs, $kills ended by SIGKILL, a checkpoint left after $loads, all load; final checkpoint identical to the uninterrupted run"
 
 # NaN/Inf: a run that diverges stops with exit 3, names the epoch, step and layer, and leaves the

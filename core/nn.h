@@ -71,6 +71,11 @@
  * nn_registry_add, and pass the registry in nn_net_opts; the YAML then names it by `type:`.
  * apps/custom_layer.c is a complete example.
  *
+ * Your own training loop on a graph: nn_graph_step (graph.h) runs forward, your loss and
+ * backward slice by slice, which is what nn_net_train_step and the trainer do, and is faster
+ * than nn_graph_forward + nn_graph_backward over the whole batch (the same gradients, bit for
+ * bit); nn_graph_set_profile times each layer.
+ *
  * What the lower-level calls return on failure, besides NN_E_NOMEM (any call that allocates)
  * and NN_E_USAGE (a NULL argument or a value outside its documented range):
  *   nn_doc_load_file, nn_doc_load_string   NN_E_IO (cannot read), NN_E_CONFIG (not YAML, too
@@ -129,9 +134,9 @@ extern "C" {
 #define NN_VERSION_MAJOR 0
 #define NN_VERSION_MINOR 1
 #define NN_VERSION_PATCH 0
-#define NN_VERSION "0.1.0"
+#define NN_VERSION "0.2.0"
 
-/* The version of the library linked in, e.g. "0.1.0" (compare with NN_VERSION to catch a
+/* The version of the library linked in, e.g. "0.2.0" (compare with NN_VERSION to catch a
  * header/library mismatch). Static string. */
 const char *nn_version(void);
 

@@ -1,6 +1,6 @@
 /* nn_sgemm against a plain triple loop in double, for every transpose pair, including the
- * one-row and one-column products it hands to cblas_sgemv, padded leading dimensions, K = 0
- * (C = beta C) and beta = 0 over a C full of NaN (which must not leak). */
+ * products of up to 8 rows and of one column it hands to cblas_sgemv, padded leading
+ * dimensions, K = 0 (C = beta C) and beta = 0 over a C full of NaN (which must not leak). */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <string.h>
@@ -57,8 +57,9 @@ static void check(int ta, int tb, int m, int n, int k, float alpha, float beta, 
 
 Test(blas, every_shape_and_transpose_matches_the_loop)
 {
-    static const int shapes[][3] = {{1, 7, 5},  {1, 1, 9}, {6, 1, 4}, {5, 8, 3},
-                                    {1, 12, 1}, {9, 1, 1}, {4, 6, 0}, {1, 5, 0}};
+    static const int shapes[][3] = {{1, 7, 5},  {1, 1, 9}, {6, 1, 4},  {5, 8, 3},
+                                    {1, 12, 1}, {9, 1, 1}, {4, 6, 0},  {1, 5, 0},
+                                    {8, 3, 7},  {2, 12, 9}, {9, 6, 5}, {12, 9, 11}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (int ta = 0; ta < 2; ta++)
             for (int tb = 0; tb < 2; tb++) {

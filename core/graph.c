@@ -764,7 +764,9 @@ uint64_t nn_graph_fingerprint(const nn_graph *g)
         h = fnv(h, counts, sizeof counts);
         h = fnv(h, &nd->cfg_hash, sizeof nd->cfg_hash);
     }
-    return h;
+    /* The fixed constants as nn_graph_init filled them (RBF prototypes from a file, say), which
+     * no checkpoint holds: weights trained against other ones must not load. */
+    return fnv(h, g->fixed, sizeof(float) * g->n_fixed);
 }
 
 /* ---- running ------------------------------------------------------------------------------ */

@@ -91,7 +91,8 @@ float *nn_graph_params(nn_graph *g);
 float *nn_graph_grads(nn_graph *g);
 /* The fixed constants of all layers (e.g. RBF prototypes), after nn_graph_init. */
 const float *nn_graph_fixed(const nn_graph *g);
-/* A hash of the architecture: layer types, shapes, connections and parameter counts. */
+/* A hash of the architecture: layer types, shapes, connections, parameter counts, each layer's
+ * settings and the fixed constants (so it is meant for after nn_graph_init). */
 uint64_t nn_graph_fingerprint(const nn_graph *g);
 
 /* The input buffer: [max_batch][input size] floats to fill before forward. */

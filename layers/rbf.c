@@ -2,7 +2,8 @@
  * The prototypes w are fixed by default, taken from 7x12 bitmaps of the characters
  * (prototypes: digits_7x12, the ten digits; ascii_7x12, the 95 printable ASCII characters of
  * layers/glyphs_ascii.txt, unit k for the character 32 + k; {file: PATH}, a glyph file of the same
- * form, units in file order) or drawn at random as +-1 (prototypes: random);
+ * form, units in file order) or drawn at random as +-1 (prototypes: random; when fixed, from a
+ * generator seeded by the layer's name, the same for every train.seed);
  * `trainable: true` makes them parameters. Layout: [units][inputs]. */
 #include <stdio.h>
 #include <string.h>
@@ -109,6 +110,16 @@ static void rbf_init(const nn_layer *l, float *params, float *fixed, nn_rng *rng
 {
     const rbf *r = l->priv;
     float *w = r->trainable ? params : fixed;
+    /* Fixed random prototypes are not in a checkpoint, so they must come out the same whatever
+     * train.seed or --seed was: they are drawn from a generator seeded by the layer's name. */
+    nn_rng own;
+    if (!r->trainable && r->proto == PROTO_RANDOM) {
+        uint64_t h = 0xcbf29ce484222325ULL;
+        for (const char *c = l->name; *c; c++)
+            h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
+        nn_rng_seed(&own, h);
+        rng = &own;
+    }
     for (int u = 0; u < r->units; u++) {
         float *row = w + (size_t)u * r->n_in;
         if (r->proto == PROTO_DIGITS) {

@@ -284,6 +284,40 @@ expect_exit 0 "bench" -- "$nnrun" configs/lenet5.yaml bench --batch 4 --threads 
 expect_in "$out" "batch 4, 2 threads" "bench settings"
 expect_in "$out" "images/cpu-s" "bench figures"
 case "$out" in *"train "*"infer "*"peak "*) ok ;; *) bad "bench lines: $out" ;; esac
+# Fixed RBF prototypes are in no checkpoint: random ones come out the same under any --seed
+# (test reproduces the trained net's error), and a checkpoint trained against a prototype file
+# that has changed since is refused.
+proto_net() { # PROTOTYPES
+    cat <<EOF
+name: proto
+input: [1, 32, 32]
+layers:
+  - {name: c1, type: conv, maps: 4, kernel: 5, activation: lecun_tanh}
+  - {name: s2, type: avgpool, size: 4}
+  - {name: f6, type: dense, units: 84, activation: lecun_tanh}
+  - {name: output, type: rbf, units: 10, prototypes: $1}
+data:
+  train: {images: data/mnist/train-images-idx3-ubyte, labels: data/mnist/train-labels-idx1-ubyte}
+  test:  {images: data/mnist/t10k-images-idx3-ubyte,  labels: data/mnist/t10k-labels-idx1-ubyte}
+  pad: 2
+  range: [-0.1, 1.175]
+train: {epochs: 1, batch: 8, loss: rbf_map, optimizer: {type: sgd, momentum: 0.9}, lr: 0.01}
+EOF
+}
+proto_net random > "$tmp/proto_random.yaml"
+expect_exit 0 "train with random prototypes and --seed" -- "$nnrun" "$tmp/proto_random.yaml" train --seed 5 --limit-train 600 --limit-test 200 --run-dir "$tmp/proto_random"
+trained=$(printf '%s\n' "$out" | sed -n 's/^final test error: \([0-9.]*%\).*/\1/p')
+expect_exit 0 "test the random-prototype net" -- "$nnrun" "$tmp/proto_random.yaml" test --weights "$tmp/proto_random/last.ckpt" --limit-test 200
+tested=$(printf '%s\n' "$out" | sed -n 's/^test error: \([0-9.]*%\).*/\1/p')
+[ -n "$trained" ] && [ "$trained" = "$tested" ] && ok || bad "random prototypes: trained $trained, tested $tested"
+awk '/^char .[0-9].$/ {on = 13} on > 0 {print; on--}' layers/glyphs_ascii.txt > "$tmp/digits.txt"
+proto_net "{file: $tmp/digits.txt}" > "$tmp/proto_file.yaml"
+expect_exit 0 "train with file prototypes" -- "$nnrun" "$tmp/proto_file.yaml" train --limit-train 200 --limit-test 50 --run-dir "$tmp/proto_file"
+expect_exit 0 "test with the same prototype file" -- "$nnrun" "$tmp/proto_file.yaml" test --weights "$tmp/proto_file/last.ckpt" --limit-test 50
+sed -i '3s/^\./#/' "$tmp/digits.txt"
+expect_exit 2 "test after the prototype file changed" -- "$nnrun" "$tmp/proto_file.yaml" test --weights "$tmp/proto_file/last.ckpt" --limit-test 50
+expect_in "$errout" "checkpoint belongs to another graph" "changed prototypes refused"
+
 # bench --profile: one row per layer, in order, with the rest of the step, and shares that add
 # up to the whole step (within rounding)
 expect_exit 0 "bench --profile" -- "$nnrun" configs/lenet5.yaml bench --batch 2 --repeats 1 --profile

@@ -35,7 +35,7 @@ extern "C" {
 #define NN_PRINTED_FIRST 32 /* ' ' */
 #define NN_PRINTED_LAST 126 /* '~' */
 #define NN_PRINTED_CLASSES (NN_PRINTED_LAST - NN_PRINTED_FIRST + 1)
-#define NN_PRINTED_MAX_FONTS 256
+#define NN_PRINTED_MAX_FONTS 512
 
 typedef struct nn_render_opts {
     int size;                   /* cell side in pixels (32) */

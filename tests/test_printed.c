@@ -299,6 +299,35 @@ Test(printed, font_list_errors)
     nn_font_list_free(&l);
 }
 
+/* The project's list fits the limit; one font past the limit is refused at its line. */
+Test(printed, font_list_limit)
+{
+    nn_font_list l;
+    nn_error err = {0};
+    cr_assert_eq(nn_font_list_load(NN_SOURCE_DIR "/configs/printed-fonts.txt", &l, &err), NN_OK,
+                 "%s", err.msg);
+    cr_expect_gt(l.n, 256, "%d fonts", l.n);
+    nn_font_list_free(&l);
+    size_t cap = (size_t)(NN_PRINTED_MAX_FONTS + 2) * 24;
+    char *text = malloc(cap);
+    cr_assert(text);
+    size_t len = 0;
+    for (int i = 0; i <= NN_PRINTED_MAX_FONTS; i++)
+        len += (size_t)snprintf(text + len, cap - len, "%s f%d.ttf\n", i ? "train" : "test", i);
+    cr_assert_eq(nn_font_list_parse(text, len, "f.txt", &l, &err), NN_E_CONFIG);
+    char want[64];
+    snprintf(want, sizeof want, "f.txt:%d:1: more than %d fonts", NN_PRINTED_MAX_FONTS + 1,
+             NN_PRINTED_MAX_FONTS);
+    cr_expect_str_eq(err.msg, want);
+    char last[32];
+    size_t last_len = (size_t)snprintf(last, sizeof last, "train f%d.ttf\n", NN_PRINTED_MAX_FONTS);
+    cr_assert_eq(nn_font_list_parse(text, len - last_len, "f.txt", &l, &err), NN_OK, "%s",
+                 err.msg);
+    cr_expect_eq(l.n, NN_PRINTED_MAX_FONTS);
+    nn_font_list_free(&l);
+    free(text);
+}
+
 Test(printed, generator_names_the_missing_font_and_its_line, .init = make_tmpdir,
      .fini = remove_tmpdir)
 {

@@ -8,6 +8,16 @@ pkgs="$pkgs clang-14 libclang-rt-14-dev"
 pkgs="$pkgs libfreetype-dev libpng-dev fonts-dejavu-core fonts-dejavu-extra fonts-freefont-ttf"
 pkgs="$pkgs fonts-urw-base35 fonts-liberation2 fonts-noto-mono fonts-crosextra-carlito"
 pkgs="$pkgs fonts-crosextra-caladea fonts-open-sans fonts-lato fonts-hack fonts-linuxlibertine"
+# More training faces for printed characters (configs/printed-fonts.txt says which families):
+# the more designs the net sees, the better it reads faces it never saw.
+pkgs="$pkgs fonts-adf-accanthis fonts-adf-baskervald fonts-adf-gillius fonts-adf-romande"
+pkgs="$pkgs fonts-adf-switzera fonts-adf-tribun fonts-adf-universalis fonts-adf-verana fonts-b612"
+pkgs="$pkgs fonts-cabin fonts-cantarell fonts-cardo fonts-century-catalogue fonts-clear-sans"
+pkgs="$pkgs fonts-comfortaa fonts-courier-prime fonts-dosis fonts-firacode fonts-go fonts-hermit"
+pkgs="$pkgs fonts-inconsolata fonts-inter fonts-jetbrains-mono fonts-karla fonts-league-spartan"
+pkgs="$pkgs fonts-lmodern fonts-manrope fonts-mononoki fonts-mplus fonts-oldstandard fonts-oxygen"
+pkgs="$pkgs fonts-play fonts-quattrocento fonts-quicksand fonts-roboto-slab fonts-roboto-unhinted"
+pkgs="$pkgs fonts-sil-andika fonts-sil-charis fonts-sil-gentiumplus fonts-sora fonts-stix fonts-tuffy"
 # Fashion-MNIST, for configs/lenet5-fashion.yaml.
 pkgs="$pkgs dataset-fashion-mnist"
 need=""

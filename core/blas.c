@@ -31,14 +31,11 @@ static int as_gemv(int trans_a, int trans_b, int m, int n, int k, float alpha, c
         return 0;
     if (n == 1) { /* c[m][1] = op(a)[m][k] op(b)[k][1] */
         int inc_b = trans_b ? 1 : ldb;
-        if (beta == 0.0f)
-            clear(c, m, 1, ldc);
         if (trans_a) /* a is [k][m] */
-            cblas_sgemv(CblasRowMajor, CblasTrans, k, m, alpha, a, lda, b, inc_b,
-                        beta == 0.0f ? 1.0f : beta, c, ldc);
+            cblas_sgemv(CblasRowMajor, CblasTrans, k, m, alpha, a, lda, b, inc_b, beta, c, ldc);
         else /* a is [m][k] */
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, m, k, alpha, a, lda, b, inc_b,
-                        beta == 0.0f ? 1.0f : beta, c, ldc);
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, m, k, alpha, a, lda, b, inc_b, beta, c,
+                        ldc);
         return 1;
     }
     /* op(B) larger than the cache is read m times by the gemvs but packed once by the gemm,
@@ -47,10 +44,6 @@ static int as_gemv(int trans_a, int trans_b, int m, int n, int k, float alpha, c
     int fits = (size_t)n * (size_t)k <= GEMV_MAX_B || (n <= 32 && m <= 6);
     if (m > GEMV_MAX_ROWS || (m > 1 && !fits))
         return 0;
-    if (beta == 0.0f) {
-        clear(c, m, n, ldc);
-        beta = 1.0f;
-    }
     /* row i of c = op(b)^T (row i of op(a)) */
     int inc_a = trans_a ? lda : 1;
     for (int i = 0; i < m; i++) {
@@ -70,16 +63,17 @@ void nn_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const 
 {
     if (m == 0 || n == 0)
         return;
-    if (as_gemv(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
-        return;
     /* With beta = 0, OpenBLAS 0.3.21 first clears C in a loop of its own (sgemm_beta) that
      * costs more than the product for LeNet's shapes (C3's input gradient at 16 images: 233 us
-     * against 150 us with beta = 1); memset does the same clearing faster, and the kernel then
-     * adds the product to zeros, as it would have. */
+     * against 150 us with beta = 1); memset does the same clearing faster, and the product is
+     * then added to zeros, as it would have been. (A gemv with beta = 0 also stays clear of
+     * 0 * NaN this way.) K = 0 keeps beta for sgemm's C = beta C. */
     if (beta == 0.0f && k > 0) {
         clear(c, m, n, ldc);
         beta = 1.0f;
     }
+    if (as_gemv(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+        return;
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                 trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c,
                 ldc);

@@ -778,7 +778,7 @@ static double seconds_now(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static double *prof_at(nn_graph *g, int part, int node_i, int backward)
+static double *prof_at(const nn_graph *g, int part, int node_i, int backward)
 {
     return g->prof + ((size_t)part * (size_t)g->n + (size_t)node_i) * 2 + (size_t)backward;
 }
@@ -810,8 +810,8 @@ void nn_graph_profile(const nn_graph *g, int i, double *forward_s, double *backw
     if (!g->prof || i < 0 || i >= g->n)
         return;
     for (int part = 0; part < NN_MAX_THREADS; part++) {
-        *forward_s += g->prof[((size_t)part * (size_t)g->n + (size_t)i) * 2];
-        *backward_s += g->prof[((size_t)part * (size_t)g->n + (size_t)i) * 2 + 1];
+        *forward_s += *prof_at(g, part, i, 0);
+        *backward_s += *prof_at(g, part, i, 1);
     }
 }
 

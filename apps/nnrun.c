@@ -33,7 +33,7 @@ typedef struct options {
     const char *files[256];
     int n_files;
     long epochs, threads, limit_train, limit_test, pairs, batch, repeats, slice, seeds;
-    int have_seed, resume, invert, profile;
+    int have_seed, resume, invert, profile, test_inline;
     unsigned long long seed;
 } options;
 
@@ -67,6 +67,10 @@ static void usage(FILE *f)
           "  --weights FILE          checkpoint for test/predict (default runs/<name>/last.ckpt)\n"
           "  --run-dir DIR           where train writes (default runs/<name>)\n"
           "  --resume                continue training from <run-dir>/last.ckpt\n"
+          "  --test-inline           train: run each epoch's test pass before the next epoch\n"
+          "                          starts (by default, with --threads 1 on a machine of 2 or\n"
+          "                          more CPUs, it runs on a second thread beside the next epoch;\n"
+          "                          the same results either way)\n"
           "  --limit-train N, --limit-test N   use only the first N samples\n"
           "  --invert                predict: images are dark ink on a light background\n"
           "  --pairs N               test: confused pairs listed when there are more than 20\n"
@@ -118,6 +122,8 @@ static int parse_args(int argc, char **argv, options *o)
             o->invert = 1, takes = 0;
         } else if (!strcmp(a, "--profile")) {
             o->profile = 1, takes = 0;
+        } else if (!strcmp(a, "--test-inline")) {
+            o->test_inline = 1, takes = 0;
         } else if (a[0] == '-' && a[1] == '-') {
             if (!v) {
                 fprintf(stderr, "nnrun: %s needs a value\n", a);
@@ -244,10 +250,16 @@ static void on_progress(void *user, long epoch, size_t done, size_t total, doubl
     fflush(stderr);
 }
 
+typedef struct train_view {
+    int tty;
+    nn_epoch_report last; /* the last epoch's report; last.epoch is 0 before one ends */
+} train_view;
+
 static void on_epoch(void *user, const nn_epoch_report *r)
 {
-    int tty = *(int *)user;
-    if (tty)
+    train_view *v = user;
+    v->last = *r;
+    if (v->tty)
         fprintf(stderr, "\r%80s\r", "");
     char test[64] = "";
     if (r->test_error >= 0)
@@ -270,7 +282,8 @@ static int cmd_train(const nn_doc *doc, const nn_registry *reg, const options *o
                         .limit_test = o->limit_test,
                         .run_dir = o->run_dir,
                         .resume = o->resume,
-                        .threads = (int)o->threads};
+                        .threads = (int)o->threads,
+                        .test_alongside = o->test_inline ? -1 : 0};
     nn_trainer *t;
     if (nn_trainer_new(doc, reg, &to, &t, &err))
         return fail(&err);
@@ -282,10 +295,11 @@ static int cmd_train(const nn_doc *doc, const nn_registry *reg, const options *o
            o->threads == 1 ? "" : "s", nn_trainer_run_dir(t));
     if (o->resume)
         printf("resuming after epoch %ld\n", nn_trainer_epoch(t));
-    int tty = isatty(STDERR_FILENO);
+    train_view view = {.tty = isatty(STDERR_FILENO)};
+    int tty = view.tty;
     nn_train_hooks hooks = {.progress = tty ? on_progress : NULL,
                             .epoch_done = on_epoch,
-                            .user = &tty,
+                            .user = &view,
                             .stop = &stop_requested};
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
@@ -298,8 +312,13 @@ static int cmd_train(const nn_doc *doc, const nn_registry *reg, const options *o
         nn_trainer_free(t);
         return fail(&err);
     }
+    /* the last epoch's test pass tested the final weights; a resumed run that had nothing left
+     * to train tests them now */
     nn_eval ev = {0};
-    if (nn_trainer_test(t, &ev, &err) == NN_OK)
+    if (view.last.epoch == c->epochs && view.last.test_error >= 0)
+        printf("final test error: %.2f%% (%zu images)\n", 100 * view.last.test_error,
+               view.last.test_n);
+    else if (nn_trainer_test(t, &ev, &err) == NN_OK)
         printf("final test error: %.2f%% (%zu images)\n", 100 * ev.error, ev.n);
     printf("weights: %s/last.ckpt\n", nn_trainer_run_dir(t));
     nn_trainer_free(t);

@@ -5,11 +5,14 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #if defined(__SSE__) || defined(__x86_64__)
 #include <xmmintrin.h>
 #define NN_HAVE_MXCSR 1
@@ -19,6 +22,21 @@
  * larger batches only cost activation and scratch memory (peak of the paper run on 2 threads:
  * 70 MB with 100, 64.8 MiB with 16, 61.7 MiB with 8; the same time). */
 #define EVAL_BATCH 8
+
+/* The test pass of an epoch, run on a second thread while the next epoch trains: on a copy of
+ * the graph (tg) holding that epoch's parameters, so that it computes exactly what the pass on
+ * the training graph would. The epoch's last.ckpt, metrics row and report wait for it. */
+typedef struct pending_test {
+    int on;              /* started and not yet handled */
+    pthread_t thread;
+    atomic_int done;     /* set by the thread when its pass is over */
+    nn_epoch_report r;
+    uint8_t *ckpt;       /* the epoch's checkpoint, encoded when the epoch ended */
+    size_t ckpt_len;
+    nn_eval ev;
+    int rc;
+    nn_error err;
+} pending_test;
 
 struct nn_trainer {
     nn_train_cfg cfg;
@@ -36,6 +54,8 @@ struct nn_trainer {
     double best_error;
     char run_dir[PATH_MAX];
     char *config_yaml;
+    nn_graph *tg;          /* the graph for the test pass beside training, or NULL */
+    pending_test pt;
 };
 
 static double now_s(void)
@@ -106,6 +126,32 @@ static int alloc_buffers(nn_trainer *t, nn_error *err)
     return NN_OK;
 }
 
+/* Whether the test pass runs beside training: asked for, or by default when the run trains on
+ * one thread and the machine has another CPU. */
+static int test_alongside(const nn_train_opts *o)
+{
+    if (o->test_alongside < 0 || o->threads > 1)
+        return 0;
+    return o->test_alongside > 0 || sysconf(_SC_NPROCESSORS_ONLN) > 1;
+}
+
+/* Builds tg, the training graph's twin, its constants drawn from the generator state the training
+ * graph's were. Left NULL, and the test pass run in line, when it cannot be built. */
+static void make_test_graph(nn_trainer *t, const nn_node *root, const nn_registry *reg,
+                            nn_rng rng)
+{
+    nn_graph *tg;
+    nn_error ignored = {0};
+    if (nn_graph_build(root, reg, nn_graph_max_batch(t->g), &tg, &ignored))
+        return;
+    nn_graph_init(tg, &rng);
+    if (nn_graph_fingerprint(tg) != nn_graph_fingerprint(t->g)) {
+        nn_graph_free(tg);
+        return;
+    }
+    t->tg = tg;
+}
+
 static int setup(nn_trainer *t, const nn_doc *doc, const nn_registry *reg,
                  const nn_train_opts *o, nn_error *err)
 {
@@ -132,6 +178,7 @@ static int setup(nn_trainer *t, const nn_doc *doc, const nn_registry *reg,
     if (rc)
         return rc;
     nn_rng_seed(&t->rng, t->cfg.seed);
+    nn_rng at_init = t->rng;
     nn_graph_init(t->g, &t->rng);
     nn_shape in = nn_graph_input_shape(t->g);
     rc = nn_data_load_split(&t->cfg.data, &t->cfg.data.train, "train", in,
@@ -145,10 +192,12 @@ static int setup(nn_trainer *t, const nn_doc *doc, const nn_registry *reg,
         rc = alloc_buffers(t, err);
     if (!rc)
         rc = nn_doc_dump(doc, &t->config_yaml, err);
+    if (!rc && t->have_test && test_alongside(o))
+        make_test_graph(t, root, reg, at_init);
     return rc;
 }
 
-static int reset_metrics(const nn_trainer *t, long keep_epochs, nn_error *err);
+static int reset_metrics(const nn_trainer *t, long keep_epochs, double *best, nn_error *err);
 
 static int resume(nn_trainer *t, nn_error *err)
 {
@@ -173,7 +222,7 @@ static int resume(nn_trainer *t, nn_error *err)
                             "%s: stopped at sample %zu of an epoch of %zu (was the data limit "
                             "changed?)",
                             path, t->resume_at, t->train.n);
-    return reset_metrics(t, t->epoch, err);
+    return reset_metrics(t, t->epoch, &t->best_error, err); /* best.ckpt stays the best */
 }
 
 int nn_trainer_new(const nn_doc *doc, const nn_registry *reg, const nn_train_opts *opts,
@@ -203,7 +252,7 @@ int nn_trainer_new(const nn_doc *doc, const nn_registry *reg, const nn_train_opt
     if (!rc && opts->resume)
         rc = resume(t, err);
     if (!rc && !opts->resume)
-        rc = reset_metrics(t, 0, err);
+        rc = reset_metrics(t, 0, &t->best_error, err);
     if (!rc) {
         char path[PATH_MAX + 16];
         snprintf(path, sizeof path, "%s/config.yaml", t->run_dir);
@@ -221,7 +270,11 @@ void nn_trainer_free(nn_trainer *t)
 {
     if (!t)
         return;
+    if (t->pt.on) /* only after a failed run; its result no longer matters */
+        pthread_join(t->pt.thread, NULL);
+    free(t->pt.ckpt);
     nn_graph_free(t->g);
+    nn_graph_free(t->tg);
     nn_optim_free(t->opt);
     nn_dataset_free(&t->train);
     nn_dataset_free(&t->test);
@@ -246,8 +299,8 @@ static const char metrics_header[] =
     "epoch,lr,train_loss,train_error,test_loss,test_error,seconds,images_per_s\n";
 
 /* Keeps the header and the rows of the first keep_epochs epochs (a resumed run rewrites the
- * rest). */
-static int reset_metrics(const nn_trainer *t, long keep_epochs, nn_error *err)
+ * rest); *best gets the lowest test error of the rows kept (2 when none has one). */
+static int reset_metrics(const nn_trainer *t, long keep_epochs, double *best, nn_error *err)
 {
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/metrics.csv", t->run_dir);
@@ -260,8 +313,15 @@ static int reset_metrics(const nn_trainer *t, long keep_epochs, nn_error *err)
     char line[512];
     while (f && fgets(line, sizeof line, f)) {
         long e = strtol(line, NULL, 10);
-        if (e >= 1 && e <= keep_epochs && len + strlen(line) < cap)
+        if (e >= 1 && e <= keep_epochs && len + strlen(line) < cap) {
             len += (size_t)snprintf(out + len, cap - len, "%s", line);
+            const char *c = line;
+            for (int k = 0; k < 5 && c; k++) /* to the test_error column */
+                c = strchr(c, ',') ? strchr(c, ',') + 1 : NULL;
+            double te = c ? strtod(c, NULL) : -1;
+            if (te >= 0 && te < *best)
+                *best = te;
+        }
     }
     if (f)
         fclose(f);
@@ -284,11 +344,9 @@ static int append_metrics(const nn_trainer *t, const nn_epoch_report *r, nn_erro
     return NN_OK;
 }
 
-static int save(nn_trainer *t, const char *file, long epoch, size_t step, const nn_rng *rng,
-                nn_error *err)
+static int encode(nn_trainer *t, long epoch, size_t step, const nn_rng *rng, uint8_t **buf,
+                  size_t *len, nn_error *err)
 {
-    char path[PATH_MAX + 16];
-    snprintf(path, sizeof path, "%s/%s", t->run_dir, file);
     nn_checkpoint_meta m = {.fingerprint = nn_graph_fingerprint(t->g),
                             .optim_kind = (uint32_t)t->cfg.optim.kind,
                             .epoch = (uint32_t)epoch,
@@ -296,7 +354,98 @@ static int save(nn_trainer *t, const char *file, long epoch, size_t step, const 
                             .rng = *rng,
                             .n_params = nn_graph_param_count(t->g),
                             .n_state = nn_optim_state_count(t->opt)};
-    return nn_checkpoint_save(path, &m, nn_graph_params(t->g), t->opt->state, err);
+    return nn_checkpoint_encode(&m, nn_graph_params(t->g), t->opt->state, buf, len, err);
+}
+
+static int write_run_file(const nn_trainer *t, const char *file, const uint8_t *buf, size_t len,
+                          nn_error *err)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/%s", t->run_dir, file);
+    return nn_write_file_atomic(path, buf, len, err);
+}
+
+static int save(nn_trainer *t, const char *file, long epoch, size_t step, const nn_rng *rng,
+                nn_error *err)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = encode(t, epoch, step, rng, &buf, &len, err);
+    if (!rc)
+        rc = write_run_file(t, file, buf, len, err);
+    free(buf);
+    return rc;
+}
+
+/* The end of an epoch once its test error is known: last.ckpt (the state encoded when the epoch
+ * ended), best.ckpt when the test error is the lowest yet, the metrics row, the report. */
+static int finish_epoch(nn_trainer *t, const nn_epoch_report *r, const uint8_t *ckpt, size_t len,
+                        const nn_train_hooks *hooks, nn_error *err)
+{
+    int rc = write_run_file(t, "last.ckpt", ckpt, len, err);
+    if (!rc && t->have_test && r->test_error < t->best_error) {
+        t->best_error = r->test_error;
+        rc = write_run_file(t, "best.ckpt", ckpt, len, err);
+    }
+    if (!rc)
+        rc = append_metrics(t, r, err);
+    if (!rc && hooks && hooks->epoch_done)
+        hooks->epoch_done(hooks->user, r);
+    return rc;
+}
+
+/* ---- the test pass beside the next epoch --------------------------------------------------- */
+
+static void *test_pass(void *arg)
+{
+    nn_trainer *t = arg;
+    unsigned saved = nn_denormals_off(); /* as on the training thread, so the same results */
+    t->pt.rc = nn_evaluate(t->tg, &t->cfg.loss, &t->cfg.data, &t->test, &t->pt.ev, &t->pt.err);
+    nn_denormals_restore(saved);
+    atomic_store_explicit(&t->pt.done, 1, memory_order_release);
+    return NULL;
+}
+
+/* Starts the test pass of the epoch just ended on tg, which takes the epoch's parameters; the
+ * pending test owns ckpt from then on. 0 when no thread could be started. */
+static int start_test(nn_trainer *t, const nn_epoch_report *r, uint8_t *ckpt, size_t len)
+{
+    pending_test *p = &t->pt;
+    memcpy(nn_graph_params(t->tg), nn_graph_params(t->g),
+           sizeof(float) * nn_graph_param_count(t->g));
+    p->r = *r;
+    p->ev = (nn_eval){0};
+    p->rc = NN_OK;
+    atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+    if (pthread_create(&p->thread, NULL, test_pass, t) != 0)
+        return 0;
+    p->ckpt = ckpt;
+    p->ckpt_len = len;
+    p->on = 1;
+    return 1;
+}
+
+/* Finishes the epoch whose test pass is pending, once the pass is over: when `wait`, waits for
+ * it; otherwise only if it is already done. */
+static int settle_test(nn_trainer *t, const nn_train_hooks *hooks, int wait, nn_error *err)
+{
+    pending_test *p = &t->pt;
+    if (!p->on || (!wait && !atomic_load_explicit(&p->done, memory_order_acquire)))
+        return NN_OK;
+    pthread_join(p->thread, NULL);
+    p->on = 0;
+    int rc = p->rc;
+    if (rc) {
+        *err = p->err;
+    } else {
+        p->r.test_loss = p->ev.loss;
+        p->r.test_error = p->ev.error;
+        p->r.test_n = p->ev.n;
+        rc = finish_epoch(t, &p->r, p->ckpt, p->ckpt_len, hooks, err);
+    }
+    free(p->ckpt);
+    p->ckpt = NULL;
+    return rc;
 }
 
 /* ---- the loop ------------------------------------------------------------------------------ */
@@ -425,6 +574,8 @@ static int run_epoch(nn_trainer *t, const nn_train_hooks *hooks, nn_epoch_report
         if (hessian_due(t, i))
             estimate_hessian(t, i, lr);
         int rc = train_step(t, i, b, &s, err);
+        if (!rc)
+            rc = settle_test(t, hooks, 0, err); /* the previous epoch's, when it is done */
         if (rc)
             return rc;
         if (hooks && hooks->progress && i + (size_t)b >= next_report) {
@@ -433,7 +584,9 @@ static int run_epoch(nn_trainer *t, const nn_train_hooks *hooks, nn_epoch_report
             next_report = i + (size_t)b + every;
         }
         if (hooks && hooks->stop && *hooks->stop && i + (size_t)b < n) {
-            rc = save(t, "last.ckpt", t->epoch, i + (size_t)b, &at_start, err);
+            rc = settle_test(t, hooks, 1, err);
+            if (!rc)
+                rc = save(t, "last.ckpt", t->epoch, i + (size_t)b, &at_start, err);
             return rc ? rc
                       : nn_error_set(err, NN_E_INTERRUPTED,
                                      "stopped in epoch %ld after %zu of %zu samples; "
@@ -487,41 +640,50 @@ int nn_trainer_run(nn_trainer *t, const nn_train_hooks *hooks, nn_error *err)
 static int run_epochs(nn_trainer *t, const nn_train_hooks *hooks, nn_error *err)
 {
     double elapsed = 0;
-    while (t->epoch < t->cfg.epochs) {
+    int rc = NN_OK;
+    while (!rc && t->epoch < t->cfg.epochs) {
         nn_epoch_report r = {.epoch = t->epoch + 1, .epochs = t->cfg.epochs};
-        int rc = run_epoch(t, hooks, &r, err);
+        rc = run_epoch(t, hooks, &r, err);
+        if (!rc)
+            rc = settle_test(t, hooks, 1, err); /* the previous epoch's, if not yet handled */
         if (rc)
-            return rc;
+            break;
         elapsed += r.seconds;
+        r.elapsed = elapsed;
         r.test_loss = r.test_error = -1;
+        t->epoch++;
+        uint8_t *ckpt = NULL;
+        size_t len = 0;
+        rc = encode(t, t->epoch, 0, &t->rng, &ckpt, &len, err);
+        if (rc)
+            break;
+        int stopping = hooks && hooks->stop && *hooks->stop;
+        /* beside the next epoch; the last epoch's and a stopping run's have nothing beside */
+        if (t->tg && t->epoch < t->cfg.epochs && !stopping && start_test(t, &r, ckpt, len))
+            continue;
         if (t->have_test) {
             nn_eval ev = {0};
             rc = nn_evaluate(t->g, &t->cfg.loss, &t->cfg.data, &t->test, &ev, err);
-            if (rc)
-                return rc;
             r.test_loss = ev.loss;
             r.test_error = ev.error;
-        }
-        r.elapsed = elapsed;
-        t->epoch++;
-        rc = save(t, "last.ckpt", t->epoch, 0, &t->rng, err);
-        if (!rc && t->have_test && r.test_error < t->best_error) {
-            t->best_error = r.test_error;
-            rc = save(t, "best.ckpt", t->epoch, 0, &t->rng, err);
+            r.test_n = ev.n;
         }
         if (!rc)
-            rc = append_metrics(t, &r, err);
-        if (rc)
-            return rc;
-        if (hooks && hooks->epoch_done)
-            hooks->epoch_done(hooks->user, &r);
-        if (hooks && hooks->stop && *hooks->stop && t->epoch < t->cfg.epochs)
-            return nn_error_set(err, NN_E_INTERRUPTED,
-                                "stopped after epoch %ld; checkpoint written to %s/last.ckpt "
-                                "(continue with --resume)",
-                                t->epoch, t->run_dir);
+            rc = finish_epoch(t, &r, ckpt, len, hooks, err);
+        free(ckpt);
+        if (!rc && stopping && t->epoch < t->cfg.epochs)
+            rc = nn_error_set(err, NN_E_INTERRUPTED,
+                              "stopped after epoch %ld; checkpoint written to %s/last.ckpt "
+                              "(continue with --resume)",
+                              t->epoch, t->run_dir);
     }
-    return NN_OK;
+    if (t->pt.on) { /* a run that failed while a test pass was pending still records it */
+        nn_error later = {0};
+        int rc2 = settle_test(t, hooks, 1, rc ? &later : err);
+        if (!rc)
+            rc = rc2;
+    }
+    return rc;
 }
 
 int nn_trainer_test(nn_trainer *t, nn_eval *out, nn_error *err)

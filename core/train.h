@@ -100,6 +100,7 @@ typedef struct nn_epoch_report {
     double lr;
     double train_loss, train_error; /* over the epoch's samples, as trained */
     double test_loss, test_error;   /* -1 when no test split */
+    size_t test_n;                  /* test images */
     double seconds, images_per_s, elapsed;
 } nn_epoch_report;
 
@@ -123,6 +124,10 @@ typedef struct nn_train_opts {
     const char *run_dir;         /* default runs/<name> */
     int resume;                  /* continue from <run_dir>/last.ckpt */
     int threads;                 /* the graph's threads (nn_graph_set_threads); 0 = 1 */
+    int test_alongside;          /* each epoch's test pass on a second thread while the next
+                                    epoch trains (on a copy of the graph, so with the same
+                                    results): 0 = when threads is 1 and the machine has more
+                                    than one CPU, 1 = whenever threads is 1, -1 = never */
 } nn_train_opts;
 
 /* Reads the config, builds and initialises the graph, loads the data. */

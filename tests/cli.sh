@@ -220,6 +220,22 @@ wait $pid; rc=$?
 expect_in "$(cat "$tmp/term.err")" "continue with --resume" "SIGTERM message"
 expect_exit 0 "checkpoint after SIGTERM loads" -- "$nnrun" configs/lenet5.yaml test --weights "$tmp/rt/last.ckpt" --limit-test 20
 
+# Each epoch's test pass runs on a second thread beside the next epoch (the default with one
+# training thread on a machine of 2 or more CPUs) or, with --test-inline, before it: the same
+# metrics, reports in order, the same checkpoints.
+ti_args=(configs/lenet5.yaml train --epochs 3 --limit-train 1500 --limit-test 500)
+expect_exit 0 "train --test-inline" -- "$nnrun" "${ti_args[@]}" --run-dir "$tmp/ti-inline" --test-inline
+expect_exit 0 "train, test pass beside" -- "$nnrun" "${ti_args[@]}" --run-dir "$tmp/ti-beside"
+[ "$(grep -o '^epoch [0-9]*/3' "$tmp/out" | tr '\n' ' ')" = "epoch 1/3 epoch 2/3 epoch 3/3 " ] && ok ||
+    bad "epoch reports out of order: $out"
+expect_in "$out" "final test error" "final test error after the passes beside"
+[ "$(cut -d, -f1-6 "$tmp/ti-inline/metrics.csv")" = "$(cut -d, -f1-6 "$tmp/ti-beside/metrics.csv")" ] && ok ||
+    bad "metrics differ with --test-inline: $(diff "$tmp/ti-inline/metrics.csv" "$tmp/ti-beside/metrics.csv")"
+[ "$(wc -l < "$tmp/ti-beside/metrics.csv")" = 4 ] && ok || bad "metrics.csv: not 3 rows"
+for f in last.ckpt best.ckpt; do
+    cmp -s "$tmp/ti-inline/$f" "$tmp/ti-beside/$f" && ok || bad "$f differs with --test-inline"
+done
+
 # Kill and resume: a run SIGKILLed at pseudo-random moments (seeded, so the moments repeat;
 # whether a kill lands in a step, a checkpoint write or after the end does not change the
 # outcome), resumed after every kill, must leave after each kill either no checkpoint or one that

@@ -204,8 +204,10 @@ Test(checkpoint, corrupt_truncated_foreign_are_refused)
 
 /* ---- training -------------------------------------------------------------------------------- */
 
-static nn_trainer *trainer(const char *config, const char *const *sets, long epochs,
-                           long limit_train, long limit_test, int resume)
+/* A trainer writing to run_dir, with opts.test_alongside = alongside. */
+static nn_trainer *trainer_in(const char *config, const char *const *sets, long epochs,
+                              long limit_train, long limit_test, int resume, const char *run_dir,
+                              int alongside)
 {
     nn_error err = {0};
     nn_doc *doc = NULL;
@@ -216,13 +218,19 @@ static nn_trainer *trainer(const char *config, const char *const *sets, long epo
     for (int i = 0; sets && sets[i]; i++)
         cr_assert_eq(nn_doc_set(doc, sets[i], &err), NN_OK, "%s", err.msg);
     nn_train_opts o = {.epochs = epochs, .limit_train = limit_train, .limit_test = limit_test,
-                       .run_dir = tmpdir, .resume = resume};
+                       .run_dir = run_dir, .resume = resume, .test_alongside = alongside};
     nn_trainer *t = NULL;
     int rc = nn_trainer_new(doc, reg, &o, &t, &err);
     cr_assert_eq(rc, NN_OK, "%s (run `make data` if MNIST is missing)", err.msg);
     nn_doc_free(doc);
     nn_registry_free(reg);
     return t;
+}
+
+static nn_trainer *trainer(const char *config, const char *const *sets, long epochs,
+                           long limit_train, long limit_test, int resume)
+{
+    return trainer_in(config, sets, epochs, limit_train, limit_test, resume, tmpdir, 0);
 }
 
 static float *params_after(nn_trainer *t)
@@ -322,6 +330,125 @@ Test(train, resume_with_adam_cosine_distortions_is_bit_identical, .init = make_t
     static const char *const sets[] = {"train.batch=4", "train.optimizer={type: adam}",
                                        "train.schedule={type: cosine, lr: 0.001}", NULL};
     free(check_resume("configs/lenet5-distort.yaml", sets));
+}
+
+static char *read_all(const char *dir, const char *file, size_t *len)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    FILE *f = fopen(path, "rb");
+    cr_assert(f, "%s missing", path);
+    char *buf = malloc(1 << 20);
+    *len = fread(buf, 1, (1 << 20) - 1, f);
+    buf[*len] = 0;
+    fclose(f);
+    return buf;
+}
+
+static void same_file(const char *a, const char *b, const char *file)
+{
+    size_t la, lb;
+    char *x = read_all(a, file, &la), *y = read_all(b, file, &lb);
+    cr_assert(la == lb && !memcmp(x, y, la), "%s differs between %s and %s", file, a, b);
+    free(x);
+    free(y);
+}
+
+/* The metrics rows without their times (the last two columns); without the training loss and
+ * error too (columns 3 and 4) unless `train` (a resumed epoch counts only the steps after the
+ * resume). */
+static void same_metrics(const char *a, const char *b, int train)
+{
+    size_t la, lb;
+    char *x = read_all(a, "metrics.csv", &la), *y = read_all(b, "metrics.csv", &lb);
+    char *sx, *sy, *lx = strtok_r(x, "\n", &sx), *ly = strtok_r(y, "\n", &sy);
+    int lines = 0;
+    for (; lx && ly; lx = strtok_r(NULL, "\n", &sx), ly = strtok_r(NULL, "\n", &sy), lines++) {
+        char *fx[8], *fy[8];
+        int nx = 0, ny = 0;
+        for (char *c = lx; c && nx < 8; c = strchr(c, ',') ? strchr(c, ',') + 1 : NULL)
+            fx[nx++] = c;
+        for (char *c = ly; c && ny < 8; c = strchr(c, ',') ? strchr(c, ',') + 1 : NULL)
+            fy[ny++] = c;
+        cr_assert(nx == 8 && ny == 8, "metrics lines:\n%s\n%s", lx, ly);
+        for (int k = 0; k < 6; k++) {
+            if (!train && (k == 2 || k == 3))
+                continue;
+            size_t n = (size_t)(fx[k + 1] - fx[k]);
+            cr_assert(n == (size_t)(fy[k + 1] - fy[k]) && !memcmp(fx[k], fy[k], n),
+                      "metrics differ in column %d:\n%s\n%s", k + 1, lx, ly);
+        }
+    }
+    cr_assert(!lx && !ly && lines == 5, "metrics lines: %d (a header and 4 rows expected)", lines);
+    free(x);
+    free(y);
+}
+
+typedef struct epoch_log {
+    double test_error[8];
+    int n;
+    volatile sig_atomic_t stop;
+    long stop_after; /* set stop when this epoch's report arrives (0: never) */
+} epoch_log;
+
+static void log_epoch(void *user, const nn_epoch_report *r)
+{
+    epoch_log *l = user;
+    l->test_error[l->n++] = r->test_error;
+    if (r->epoch == l->stop_after)
+        l->stop = 1;
+}
+
+/* Each epoch's test pass on a second thread, beside the next epoch, gives the run it gives
+ * in line: the same test errors, reported in order, the same metrics, checkpoints and best
+ * checkpoint; and a stop while a test pass is pending still records that epoch. */
+Test(train, test_pass_beside_training_changes_nothing, .init = make_tmpdir,
+     .fini = remove_tmpdir, .timeout = 120)
+{
+    static const char *const *const sets = NULL;
+    char dir[2][96];
+    epoch_log log[2] = {{.n = 0}, {.n = 0}};
+    nn_error err = {0};
+    for (int k = 0; k < 2; k++) {
+        snprintf(dir[k], sizeof dir[k], "%s/%s", tmpdir, k ? "inline" : "beside");
+        cr_assert_eq(mkdir(dir[k], 0777), 0);
+        nn_trainer *t = trainer_in("configs/lenet5.yaml", sets, 4, 600, 300, 0, dir[k],
+                                   k ? -1 : 1);
+        nn_train_hooks h = {.epoch_done = log_epoch, .user = &log[k]};
+        cr_assert_eq(nn_trainer_run(t, &h, &err), NN_OK, "%s", err.msg);
+        nn_trainer_free(t);
+    }
+    cr_assert_eq(log[0].n, 4);
+    cr_assert_eq(log[1].n, 4);
+    cr_assert_eq(memcmp(log[0].test_error, log[1].test_error, sizeof(double) * 4), 0);
+    cr_assert_lt(log[0].test_error[3], 0.5, "test error %g: the run did not learn", log[0].test_error[3]);
+    same_metrics(dir[0], dir[1], 1);
+    same_file(dir[0], dir[1], "last.ckpt");
+    same_file(dir[0], dir[1], "best.ckpt");
+
+    /* stopped by the report of epoch 2, that is in epoch 3 while its pass ran beside: the run
+     * stops in epoch 3 with epochs 1 and 2 recorded, and resumes to the same end */
+    char stopped[96];
+    snprintf(stopped, sizeof stopped, "%s/stopped", tmpdir);
+    cr_assert_eq(mkdir(stopped, 0777), 0);
+    epoch_log ls = {.n = 0, .stop_after = 2};
+    nn_trainer *t = trainer_in("configs/lenet5.yaml", sets, 4, 600, 300, 0, stopped, 1);
+    nn_train_hooks h = {.epoch_done = log_epoch, .user = &ls, .stop = &ls.stop};
+    cr_assert_eq(nn_trainer_run(t, &h, &err), NN_E_INTERRUPTED, "%s", err.msg);
+    cr_assert(strstr(err.msg, "--resume"), "%s", err.msg);
+    nn_trainer_free(t);
+    cr_assert_eq(ls.n, 2);
+    t = trainer_in("configs/lenet5.yaml", sets, 4, 600, 300, 1, stopped, 1);
+    cr_assert_eq(nn_trainer_epoch(t), 2);
+    ls.stop_after = 0;
+    ls.stop = 0;
+    cr_assert_eq(nn_trainer_run(t, &h, &err), NN_OK, "%s", err.msg);
+    nn_trainer_free(t);
+    cr_assert_eq(ls.n, 4);
+    cr_assert_eq(memcmp(ls.test_error, log[1].test_error, sizeof(double) * 4), 0);
+    same_metrics(stopped, dir[1], 0);
+    same_file(stopped, dir[1], "last.ckpt");
+    same_file(stopped, dir[1], "best.ckpt"); /* the resumed run knew the best before the stop */
 }
 
 Test(train, same_seed_same_weights_other_seed_other_weights, .init = make_tmpdir,

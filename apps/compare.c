@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "chart.h"
+#include "checkpoint.h"
 #include "train.h"
 
 typedef struct run_log {
@@ -150,6 +151,90 @@ static void free_log(run_log *l)
     free(l->images);
 }
 
+/* What a run was trained with: the config as resolved (overrides applied), epochs, seed and
+ * limits. A run directory whose compare.key holds the same text is that run. */
+static char *run_key(const nn_doc *doc, const compare_opts *o, long epochs, long seed,
+                     nn_error *err)
+{
+    char *yaml = NULL;
+    if (nn_doc_dump(doc, &yaml, err))
+        return NULL;
+    size_t cap = strlen(yaml) + 256;
+    char *key = malloc(cap);
+    if (key)
+        snprintf(key, cap,
+                 "# nnrun compare: this run's settings; a compare given the same ones reuses "
+                 "the run\nepochs: %ld\nseed: %ld\nlimit_train: %ld\nlimit_test: %ld\n---\n%s",
+                 epochs, seed, o->limit_train, o->limit_test, yaml);
+    else
+        nn_error_set(err, NN_E_NOMEM, "out of memory");
+    free(yaml);
+    return key;
+}
+
+/* The whole file, NUL-terminated, or NULL (missing, unreadable, larger than 16 MiB). */
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        len += fread(buf + len, 1, cap - 1 - len, f);
+        if (len < cap - 1 || cap > (16u << 20))
+            break;
+        char *more = realloc(buf, cap * 2);
+        if (!more)
+            free(buf);
+        buf = more;
+        cap *= 2;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (buf && bad) {
+        free(buf);
+        return NULL;
+    }
+    if (buf)
+        buf[len] = '\0';
+    return buf;
+}
+
+/* Fills l from DIR/metrics.csv; returns how many of epochs 1.. l->epochs it holds in a row. */
+static long read_metrics(const char *dir, run_log *l)
+{
+    char path[4200], line[512];
+    snprintf(path, sizeof path, "%s/metrics.csv", dir);
+    FILE *f = fopen(path, "r");
+    long have = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        long e;
+        double lr, train_loss, train_error, test_loss, test_error, secs, ips;
+        if (sscanf(line, "%ld,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &e, &lr, &train_loss, &train_error,
+                   &test_loss, &test_error, &secs, &ips) != 8 ||
+            e != have + 1 || e > l->epochs)
+            continue;
+        l->test_error[have] = test_error;
+        l->train_error[have] = train_error;
+        l->seconds[have] = secs;
+        l->images[have] = secs * ips;
+        have++;
+    }
+    if (f)
+        fclose(f);
+    return have;
+}
+
+static int write_text(const char *path, const char *text)
+{
+    nn_error err = {0};
+    return nn_write_file_atomic(path, text, strlen(text), &err) ? fail(&err) : 0;
+}
+
+/* Trains seed `seed_index + 1` of a config into OUT/NAME/seed<k>, unless that directory holds
+ * the same run: finished, it is reused; stopped part-way (a last.ckpt), it is resumed. Then
+ * reads the run's metrics. */
 static int train_one(const nn_registry *reg, const compare_opts *o, const char *path,
                      config_result *r, long seed_index)
 {
@@ -157,16 +242,40 @@ static int train_one(const nn_registry *reg, const compare_opts *o, const char *
     nn_doc *doc = NULL;
     if (load_doc(o, path, &doc, &err))
         return fail(&err);
-    char dir[4096];
+    char dir[4096], key_path[4200], ckpt[4200];
     snprintf(dir, sizeof dir, "%s/%s/seed%ld", o->out_dir, r->name, seed_index + 1);
+    snprintf(key_path, sizeof key_path, "%s/compare.key", dir);
+    snprintf(ckpt, sizeof ckpt, "%s/last.ckpt", dir);
+    run_log *l = &r->runs[seed_index];
+    char *key = run_key(doc, o, r->epochs, seed_index + 1, &err);
+    char *old = key && !o->retrain ? read_text(key_path) : NULL;
+    int same = old && !strcmp(old, key);
+    free(old);
+    if (!key) {
+        nn_doc_free(doc);
+        return fail(&err);
+    }
+    long done = same ? read_metrics(dir, l) : 0;
+    if (same && done == r->epochs) {
+        fprintf(stderr, "%s, seed %ld (%s): finished before, reused\n", r->name, seed_index + 1,
+                dir);
+        free(key);
+        nn_doc_free(doc);
+        return 0;
+    }
     nn_train_opts to = {.epochs = r->epochs,
                         .have_seed = 1,
                         .seed = (uint64_t)(seed_index + 1),
                         .limit_train = o->limit_train,
                         .limit_test = o->limit_test,
-                        .run_dir = dir};
+                        .run_dir = dir,
+                        .resume = same && access(ckpt, F_OK) == 0,
+                        .test_alongside = o->test_inline ? -1 : 0};
     nn_trainer *t = NULL;
     int rc = mkdir_parents(dir);
+    if (!rc)
+        rc = write_text(key_path, key);
+    free(key);
     if (rc) {
         nn_doc_free(doc);
         return rc;
@@ -175,11 +284,23 @@ static int train_one(const nn_registry *reg, const compare_opts *o, const char *
     nn_doc_free(doc);
     if (rc)
         return fail(&err);
-    fprintf(stderr, "%s, seed %ld (%s)\n", r->name, seed_index + 1, dir);
-    nn_train_hooks hooks = {.epoch_done = on_epoch, .user = &r->runs[seed_index]};
+    if (to.resume)
+        fprintf(stderr, "%s, seed %ld (%s): resumed after epoch %ld\n", r->name,
+                seed_index + 1, dir, nn_trainer_epoch(t));
+    else
+        fprintf(stderr, "%s, seed %ld (%s)\n", r->name, seed_index + 1, dir);
+    nn_train_hooks hooks = {.epoch_done = on_epoch, .user = l};
     rc = nn_trainer_run(t, &hooks, &err);
     nn_trainer_free(t);
-    return rc ? fail(&err) : 0;
+    if (rc)
+        return fail(&err);
+    done = read_metrics(dir, l);
+    if (done != r->epochs) {
+        fprintf(stderr, "nnrun: %s/metrics.csv: %ld of %ld epochs after the run\n", dir, done,
+                r->epochs);
+        return 2;
+    }
+    return 0;
 }
 
 /* ---- summary statistics -------------------------------------------------------------------- */

@@ -13,6 +13,8 @@ typedef struct compare_opts {
     int n_sets;
     long epochs, seeds, limit_train, limit_test;
     const char *out_dir;  /* default runs/compare */
+    int retrain;          /* train every run again, even one finished with the same settings */
+    int test_inline;      /* the trainer's test pass in line (nn_train_opts.test_alongside) */
     const char *command;  /* the command line, for the report */
 } compare_opts;
 

@@ -33,7 +33,7 @@ typedef struct options {
     const char *files[256];
     int n_files;
     long epochs, threads, limit_train, limit_test, pairs, batch, repeats, slice, seeds;
-    int have_seed, resume, invert, profile, test_inline;
+    int have_seed, resume, invert, profile, test_inline, retrain;
     unsigned long long seed;
 } options;
 
@@ -81,6 +81,9 @@ static void usage(FILE *f)
           "  --profile               bench: also time every layer's forward and backward\n"
 
           "  --seeds K               compare: seeds 1..K for every config (default 3)\n"
+          "  --retrain               compare: train every run again (by default a run already\n"
+          "                          in --out with the same config, epochs, seed and limits is\n"
+          "                          reused when finished and resumed when stopped)\n"
           "  --out DIR               compare, show: where to write; test: also write the\n"
           "                          misclassified images to DIR/misclassified.png\n",
           f);
@@ -124,6 +127,8 @@ static int parse_args(int argc, char **argv, options *o)
             o->profile = 1, takes = 0;
         } else if (!strcmp(a, "--test-inline")) {
             o->test_inline = 1, takes = 0;
+        } else if (!strcmp(a, "--retrain")) {
+            o->retrain = 1, takes = 0;
         } else if (a[0] == '-' && a[1] == '-') {
             if (!v) {
                 fprintf(stderr, "nnrun: %s needs a value\n", a);
@@ -677,6 +682,8 @@ int main(int argc, char **argv)
                            .limit_train = o.limit_train,
                            .limit_test = o.limit_test,
                            .out_dir = o.out_dir ? o.out_dir : "runs/compare",
+                           .retrain = o.retrain,
+                           .test_inline = o.test_inline,
                            .command = line};
         rc = nnrun_compare(reg, &co);
         nn_registry_free(reg);

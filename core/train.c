@@ -377,18 +377,20 @@ static int save(nn_trainer *t, const char *file, long epoch, size_t step, const 
     return rc;
 }
 
-/* The end of an epoch once its test error is known: last.ckpt (the state encoded when the epoch
- * ended), best.ckpt when the test error is the lowest yet, the metrics row, the report. */
+/* The end of an epoch once its test error is known: the metrics row, best.ckpt when the test
+ * error is the lowest yet, last.ckpt (the state encoded when the epoch ended), the report. In
+ * that order: a run killed in between resumes from the previous last.ckpt, trains the epoch
+ * again and rewrites its row, so metrics.csv never lacks an epoch that last.ckpt has. */
 static int finish_epoch(nn_trainer *t, const nn_epoch_report *r, const uint8_t *ckpt, size_t len,
                         const nn_train_hooks *hooks, nn_error *err)
 {
-    int rc = write_run_file(t, "last.ckpt", ckpt, len, err);
+    int rc = append_metrics(t, r, err);
     if (!rc && t->have_test && r->test_error < t->best_error) {
         t->best_error = r->test_error;
         rc = write_run_file(t, "best.ckpt", ckpt, len, err);
     }
     if (!rc)
-        rc = append_metrics(t, r, err);
+        rc = write_run_file(t, "last.ckpt", ckpt, len, err);
     if (!rc && hooks && hooks->epoch_done)
         hooks->epoch_done(hooks->user, r);
     return rc;

@@ -355,6 +355,29 @@ expect_in "$out" "| mlp | 266,610 | 266,610 | " "compare mlp row"
 expect_in "$(cat "$tmp/cmp/compare.md")" "| lenet5-b4 |" "compare.md has the table"
 is_png "$tmp/cmp/test_error.png" && ok || bad "compare chart is not a PNG"
 [ -s "$tmp/cmp/mlp/seed2/last.ckpt" ] && ok || bad "compare keeps each run's checkpoint"
+# The same compare again reuses every finished run (nothing trained: the runs' files keep their
+# inodes) and prints the same table; a run stopped part-way is resumed to the same end; a changed
+# setting or --retrain trains again.
+cmp_args=(compare configs/lenet5.yaml 'configs/lenet5.yaml@name=lenet5-b4@train.batch=4' configs/mlp.yaml --epochs 2 --seeds 2 --limit-train 200 --limit-test 100 --out "$tmp/cmp")
+table1=$(printf '%s\n' "$out" | grep '^| ')
+inodes() { stat -c %i "$tmp"/cmp/*/seed*/metrics.csv "$tmp"/cmp/*/seed*/last.ckpt | tr '\n' ' '; }
+before=$(inodes)
+expect_exit 0 "compare again" -- "$nnrun" "${cmp_args[@]}"
+[ "$(grep -c 'finished before, reused' "$tmp/err")" = 6 ] && ok || bad "compare again: not all 6 runs reused: $errout"
+[ "$(printf '%s\n' "$out" | grep '^| ')" = "$table1" ] && ok || bad "compare again: another table: $out"
+[ "$(inodes)" = "$before" ] && ok || bad "compare again rewrote run files"
+# seed 1 of lenet5 as if stopped after its first epoch: that epoch's checkpoint and metrics row
+"$nnrun" configs/lenet5.yaml train --epochs 1 --seed 1 --limit-train 200 --limit-test 100 --run-dir "$tmp/cmp/lenet5/seed1" >/dev/null 2>&1
+expect_exit 0 "compare resumes a stopped run" -- "$nnrun" "${cmp_args[@]}"
+expect_in "$errout" "lenet5, seed 1 ($tmp/cmp/lenet5/seed1): resumed after epoch 1" "resumed run named"
+[ "$(grep -c 'finished before, reused' "$tmp/err")" = 5 ] && ok || bad "compare resume: the other 5 runs not reused: $errout"
+[ "$(printf '%s\n' "$out" | grep '^| lenet5 |' | cut -d'|' -f2-6)" = "$(printf '%s\n' "$table1" | grep '^| lenet5 |' | cut -d'|' -f2-6)" ] && ok ||
+    bad "resumed compare: another lenet5 row: $out"
+expect_exit 0 "compare, one more epoch" -- "$nnrun" compare configs/mlp.yaml --epochs 3 --seeds 1 --limit-train 200 --limit-test 100 --out "$tmp/cmp"
+case "$errout" in *reused*|*resumed*) bad "compare with other epochs reused a run: $errout" ;; *) ok ;; esac
+[ "$(wc -l < "$tmp/cmp/mlp/seed1/metrics.csv")" = 4 ] && ok || bad "compare --epochs 3: not 3 rows"
+expect_exit 0 "compare --retrain" -- "$nnrun" compare configs/mlp.yaml --epochs 3 --seeds 1 --limit-train 200 --limit-test 100 --out "$tmp/cmp" --retrain
+case "$errout" in *reused*|*resumed*) bad "compare --retrain reused a run: $errout" ;; *) ok ;; esac
 expect_exit 2 "compare: unnamed variant" -- "$nnrun" compare configs/lenet5.yaml 'configs/lenet5.yaml@train.batch=4' --out "$tmp/cmp2"
 expect_in "$errout" "a variant needs its own @name=..." "unnamed variant message"
 expect_exit 2 "compare: bad config before any training" -- "$nnrun" compare configs/lenet5.yaml tests/fixtures/graph/cycle.yaml --out "$tmp/cmp3"

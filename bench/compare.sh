@@ -68,6 +68,7 @@ for t in $THREADS; do
         run paper "$NNRUN" configs/lenet5.yaml bench --batch "$b" --threads "$t" --repeats "$REPEATS"
         nt=$(field nn train) ni=$(field nn infer) pt_t=$(field pt train) pt_i=$(field pt infer)
         peak=$(peak_of nn)
+        declare "nt_${t}_${b}=$nt" "pt_${t}_${b}=$pt_t" "peak_${t}_${b}=$peak"
         printf "| %s | %s | %s | %s | **%s×** | %s× | %s | %s | **%s×** | %s× | %s / %s (peak %s GFLOP/s) | %s / %s | %s MB / %s MB |\n" \
             "$t" "$b" "$nt" "$pt_t" "$(ratio "$nt" "$pt_t")" "$(ratio "$(cpu nn train)" "$(cpu pt train)")" \
             "$ni" "$pt_i" "$(ratio "$ni" "$pt_i")" "$(ratio "$(cpu nn infer)" "$(cpu pt infer)")" \
@@ -81,3 +82,16 @@ echo "bench/torch_lenet5.py); % of peak counts 2 FLOPs per multiply-add of the l
 echo "training step as 3 forward passes, against a 512^3 cblas_sgemm on the same number of threads. \"per CPU-s\""
 echo "compares images per second of CPU time (all threads of the process): on a shared machine it says what"
 echo "the work costs, where the wall-clock ratio also says who got the cores."
+
+# Two threads against one, for each batch: nnrun's training step, PyTorch's, and the large
+# sgemm's, which is about what this machine's second core can add to dense math at that moment.
+case " $THREADS " in *" 1 "*) ;; *) exit 0 ;; esac
+case " $THREADS " in *" 2 "*) ;; *) exit 0 ;; esac
+echo
+echo "| batch | training, 2 threads / 1: nnrun | PyTorch | sgemm peak |"
+echo "|---:|---:|---:|---:|"
+for b in $BATCHES; do
+    n1="nt_1_$b" n2="nt_2_$b" p1="pt_1_$b" p2="pt_2_$b" k1="peak_1_$b" k2="peak_2_$b"
+    printf "| %s | %s× | %s× | %s× |\n" "$b" "$(ratio "${!n2}" "${!n1}")" "$(ratio "${!p2}" "${!p1}")" \
+        "$(ratio "${!k2}" "${!k1}")"
+done

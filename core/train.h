@@ -22,6 +22,7 @@ extern "C" {
 typedef struct nn_split_cfg {
     const char *images, *labels; /* NULL when the split is not configured */
     long limit;                  /* 0 = all */
+    const nn_node *images_at, *labels_at; /* where the config names them, for messages */
 } nn_split_cfg;
 
 typedef struct nn_data_cfg {

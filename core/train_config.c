@@ -1,8 +1,10 @@
 /* The `data:` and `train:` sections, read and checked before any data is touched. */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "image.h"
 #include "train.h"
@@ -23,7 +25,35 @@ static int read_split(const nn_node *data, const char *key, nn_split_cfg *s, nn_
         rc = nn_map_string(n, "labels", 1, NULL, what, &s->labels, err);
     if (!rc)
         rc = nn_map_long(n, "limit", 0, 0, 0, 100000000, what, &s->limit, err);
+    s->images_at = nn_node_get(n, "images");
+    s->labels_at = nn_node_get(n, "labels");
     return rc;
+}
+
+/* Whether msg is about path: it starts with "path:". */
+static int names(const char *msg, const char *path)
+{
+    size_t n = path ? strlen(path) : 0;
+    return n && !strncmp(msg, path, n) && msg[n] == ':';
+}
+
+/* A data file that cannot be read: the message also names the config key that gave the path
+ * (file:line:column) and, for a relative path that is missing, the directory it was taken
+ * from, since a run started elsewhere is the usual cause. */
+static int split_error(const nn_split_cfg *split, const char *split_name, int rc, nn_error *err)
+{
+    int labels = names(err->msg, split->labels) && !names(err->msg, split->images);
+    const char *path = labels ? split->labels : split->images;
+    const nn_node *at = labels ? split->labels_at : split->images_at;
+    char msg[sizeof err->msg], note[PATH_MAX + 96] = "", cwd[PATH_MAX];
+    snprintf(msg, sizeof msg, "%s", err->msg);
+    if (rc == NN_E_IO && path && path[0] != '/' && getcwd(cwd, sizeof cwd))
+        snprintf(note, sizeof note, "; a relative path is taken from the current directory, %s",
+                 cwd);
+    if (!at)
+        return nn_error_set(err, (nn_status)rc, "%s%s", msg, note);
+    return nn_node_error(err, (nn_status)rc, at, "data: %s: %s: %s%s", split_name,
+                         labels ? "labels" : "images", msg, note);
 }
 
 static int read_range(const nn_node *data, nn_data_cfg *d, nn_error *err)
@@ -207,6 +237,8 @@ int nn_data_load_split(const nn_data_cfg *d, const nn_split_cfg *split, const ch
     if (extra_limit && (!limit || extra_limit < limit))
         limit = extra_limit;
     int rc = nn_dataset_load_idx(split->images, split->labels, (int)d->classes, limit, out, err);
+    if (rc == NN_E_IO || rc == NN_E_DATA)
+        return split_error(split, split_name, rc, err);
     if (rc)
         return rc;
     long h = out->rows + 2 * d->pad, w = out->cols + 2 * d->pad;

@@ -100,6 +100,15 @@ expect_in "$errout" "configs/nope.yaml" "missing config names the file"
 # Missing data: the file is named and `make data` suggested.
 expect_exit 2 "missing data" -- "$nnrun" configs/lenet5.yaml train --run-dir "$tmp/r0" --set data.train.images=data/none-idx3-ubyte
 expect_in "$errout" "data/none-idx3-ubyte: no such file (run \`make data\`)" "missing data message"
+expect_in "$errout" "data: train: images: " "missing data names the key"
+# Started in another directory: the message gives the config's line for the key and the
+# directory a relative path was taken from.
+abs_nnrun=$(cd "$(dirname "$nnrun")" && pwd)/$(basename "$nnrun")
+expect_exit 2 "data missing from another directory" -- env -C "$tmp" "$abs_nnrun" "$PWD/configs/lenet5.yaml" train --epochs 1 --run-dir "$tmp/rcwd"
+line=$(grep -n 'train: {images: data/mnist/train-images-idx3-ubyte' configs/lenet5.yaml | cut -d: -f1)
+expect_in "$errout" "$PWD/configs/lenet5.yaml:$line:" "missing data: config line"
+expect_in "$errout" ": data: train: images: data/mnist/train-images-idx3-ubyte: no such file" "missing data: key and file"
+expect_in "$errout" "a relative path is taken from the current directory, $tmp" "missing data: the directory"
 
 # Bad data files through nnrun: exit 2, the file named, what was expected.
 bad_data() { # DESCRIPTION NEEDLE -- --set ARGS...
@@ -108,7 +117,7 @@ bad_data() { # DESCRIPTION NEEDLE -- --set ARGS...
     expect_in "$errout" "$needle" "$what message"
 }
 head -c 10000 data/mnist/t10k-images-idx3-ubyte > "$tmp/trunc-idx3"
-bad_data "truncated images" "$tmp/trunc-idx3: truncated: header says 10000 images of 28x28" -- \
+bad_data "truncated images" "data: train: images: $tmp/trunc-idx3: truncated: header says 10000 images of 28x28" -- \
     --set data.train.images="$tmp/trunc-idx3"
 bad_data "labels as images" "t10k-labels-idx1-ubyte: not an IDX image file (magic 0x00000801, expected 0x00000803); it looks like a label file" -- \
     --set data.train.images=data/mnist/t10k-labels-idx1-ubyte

@@ -4,7 +4,7 @@
 #
 #   make install [PREFIX=/usr/local] [DESTDIR=/staging]      make uninstall (same variables)
 
-NN_VERSION  := 0.2.0
+NN_VERSION  := 0.3.0
 NN_SOMAJOR  := 0
 PREFIX      ?= /usr/local
 DESTDIR     ?=

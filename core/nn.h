@@ -131,12 +131,15 @@
 extern "C" {
 #endif
 
+/* 0.x: a minor version may change the public structs (0.3.0: nn_train_opts.test_alongside,
+ * nn_epoch_report.test_n, nn_split_cfg's config positions), so a program is built against the
+ * headers of the library it runs with. */
 #define NN_VERSION_MAJOR 0
-#define NN_VERSION_MINOR 1
+#define NN_VERSION_MINOR 3
 #define NN_VERSION_PATCH 0
-#define NN_VERSION "0.2.0"
+#define NN_VERSION "0.3.0"
 
-/* The version of the library linked in, e.g. "0.2.0" (compare with NN_VERSION to catch a
+/* The version of the library linked in, e.g. "0.3.0" (compare with NN_VERSION to catch a
  * header/library mismatch). Static string. */
 const char *nn_version(void);
 

@@ -458,4 +458,18 @@ Test(api, sdlm_steps_use_the_hessian_estimate)
 Test(api, version)
 {
     cr_expect_str_eq(nn_version(), NN_VERSION);
+    char parts[32];
+    snprintf(parts, sizeof parts, "%d.%d.%d", NN_VERSION_MAJOR, NN_VERSION_MINOR,
+             NN_VERSION_PATCH);
+    cr_expect_str_eq(parts, NN_VERSION, "NN_VERSION_MAJOR/MINOR/PATCH say %s", parts);
+    /* the shared library's file name carries the same version (lib.mk's NN_VERSION) */
+    FILE *f = fopen(NN_SOURCE_DIR "/lib.mk", "r");
+    cr_assert(f);
+    char line[256], want[64];
+    snprintf(want, sizeof want, "NN_VERSION  := %s\n", NN_VERSION);
+    int seen = 0;
+    while (fgets(line, sizeof line, f))
+        seen |= !strcmp(line, want);
+    fclose(f);
+    cr_expect(seen, "lib.mk does not say %s", want);
 }

@@ -472,4 +472,10 @@ Test(api, version)
         seen |= !strcmp(line, want);
     fclose(f);
     cr_expect(seen, "lib.mk does not say %s", want);
+    /* and so does the man page */
+    f = fopen(NN_SOURCE_DIR "/docs/nnrun.1", "r");
+    cr_assert(f);
+    snprintf(want, sizeof want, "\"nnrun %s\"", NN_VERSION);
+    cr_expect(fgets(line, sizeof line, f) && strstr(line, want), "docs/nnrun.1: %s", line);
+    fclose(f);
 }

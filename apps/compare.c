@@ -28,16 +28,11 @@ typedef struct config_result {
     run_log *runs; /* [seeds] */
 } config_result;
 
+/* The run's numbers come from its metrics.csv afterwards (read_metrics), which also holds the
+ * epochs of a resumed run; this only shows progress. */
 static void on_epoch(void *user, const nn_epoch_report *r)
 {
-    run_log *l = user;
-    long e = r->epoch - 1;
-    if (e < 0 || e >= l->epochs)
-        return;
-    l->test_error[e] = r->test_error;
-    l->train_error[e] = r->train_error;
-    l->seconds[e] = r->seconds;
-    l->images[e] = r->seconds * r->images_per_s;
+    (void)user;
     fprintf(stderr, "  epoch %ld/%ld: train error %.2f%%, test error %.2f%%, %.0f img/s\n",
             r->epoch, r->epochs, 100 * r->train_error, 100 * r->test_error, r->images_per_s);
 }
@@ -172,33 +167,16 @@ static char *run_key(const nn_doc *doc, const compare_opts *o, long epochs, long
     return key;
 }
 
-/* The whole file, NUL-terminated, or NULL (missing, unreadable, larger than 16 MiB). */
-static char *read_text(const char *path)
+/* Whether DIR/compare.key holds key (a missing or unreadable file does not). */
+static int same_key(const char *key_path, const char *key)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        len += fread(buf + len, 1, cap - 1 - len, f);
-        if (len < cap - 1 || cap > (16u << 20))
-            break;
-        char *more = realloc(buf, cap * 2);
-        if (!more)
-            free(buf);
-        buf = more;
-        cap *= 2;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (buf && bad) {
-        free(buf);
-        return NULL;
-    }
-    if (buf)
-        buf[len] = '\0';
-    return buf;
+    uint8_t *old = NULL;
+    size_t len = 0;
+    nn_error ignored = {0};
+    int same = nn_read_file_maybe_gz(key_path, (size_t)16 << 20, &old, &len, &ignored) == NN_OK &&
+               len == strlen(key) && !memcmp(old, key, len);
+    free(old);
+    return same;
 }
 
 /* Fills l from DIR/metrics.csv; returns how many of epochs 1.. l->epochs it holds in a row. */
@@ -248,9 +226,7 @@ static int train_one(const nn_registry *reg, const compare_opts *o, const char *
     snprintf(ckpt, sizeof ckpt, "%s/last.ckpt", dir);
     run_log *l = &r->runs[seed_index];
     char *key = run_key(doc, o, r->epochs, seed_index + 1, &err);
-    char *old = key && !o->retrain ? read_text(key_path) : NULL;
-    int same = old && !strcmp(old, key);
-    free(old);
+    int same = key && !o->retrain && same_key(key_path, key);
     if (!key) {
         nn_doc_free(doc);
         return fail(&err);
@@ -289,7 +265,7 @@ static int train_one(const nn_registry *reg, const compare_opts *o, const char *
                 seed_index + 1, dir, nn_trainer_epoch(t));
     else
         fprintf(stderr, "%s, seed %ld (%s)\n", r->name, seed_index + 1, dir);
-    nn_train_hooks hooks = {.epoch_done = on_epoch, .user = l};
+    nn_train_hooks hooks = {.epoch_done = on_epoch};
     rc = nn_trainer_run(t, &hooks, &err);
     nn_trainer_free(t);
     if (rc)

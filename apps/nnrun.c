@@ -319,11 +319,8 @@ static int cmd_train(const nn_doc *doc, const nn_registry *reg, const options *o
     }
     /* the last epoch's test pass tested the final weights; a resumed run that had nothing left
      * to train tests them now */
-    nn_eval ev = {0};
-    if (view.last.epoch == c->epochs && view.last.test_error >= 0)
-        printf("final test error: %.2f%% (%zu images)\n", 100 * view.last.test_error,
-               view.last.test_n);
-    else if (nn_trainer_test(t, &ev, &err) == NN_OK)
+    nn_eval ev = {.error = view.last.test_error, .n = view.last.test_n};
+    if ((view.last.epoch == c->epochs && ev.error >= 0) || nn_trainer_test(t, &ev, &err) == NN_OK)
         printf("final test error: %.2f%% (%zu images)\n", 100 * ev.error, ev.n);
     printf("weights: %s/last.ckpt\n", nn_trainer_run_dir(t));
     nn_trainer_free(t);

@@ -344,16 +344,22 @@ static int append_metrics(const nn_trainer *t, const nn_epoch_report *r, nn_erro
     return NN_OK;
 }
 
+/* What a checkpoint of the run's current state says about itself. */
+static nn_checkpoint_meta meta_of(nn_trainer *t, long epoch, size_t step, const nn_rng *rng)
+{
+    return (nn_checkpoint_meta){.fingerprint = nn_graph_fingerprint(t->g),
+                                .optim_kind = (uint32_t)t->cfg.optim.kind,
+                                .epoch = (uint32_t)epoch,
+                                .step = step,
+                                .rng = *rng,
+                                .n_params = nn_graph_param_count(t->g),
+                                .n_state = nn_optim_state_count(t->opt)};
+}
+
 static int encode(nn_trainer *t, long epoch, size_t step, const nn_rng *rng, uint8_t **buf,
                   size_t *len, nn_error *err)
 {
-    nn_checkpoint_meta m = {.fingerprint = nn_graph_fingerprint(t->g),
-                            .optim_kind = (uint32_t)t->cfg.optim.kind,
-                            .epoch = (uint32_t)epoch,
-                            .step = step,
-                            .rng = *rng,
-                            .n_params = nn_graph_param_count(t->g),
-                            .n_state = nn_optim_state_count(t->opt)};
+    nn_checkpoint_meta m = meta_of(t, epoch, step, rng);
     return nn_checkpoint_encode(&m, nn_graph_params(t->g), t->opt->state, buf, len, err);
 }
 
@@ -368,13 +374,10 @@ static int write_run_file(const nn_trainer *t, const char *file, const uint8_t *
 static int save(nn_trainer *t, const char *file, long epoch, size_t step, const nn_rng *rng,
                 nn_error *err)
 {
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    int rc = encode(t, epoch, step, rng, &buf, &len, err);
-    if (!rc)
-        rc = write_run_file(t, file, buf, len, err);
-    free(buf);
-    return rc;
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/%s", t->run_dir, file);
+    nn_checkpoint_meta m = meta_of(t, epoch, step, rng);
+    return nn_checkpoint_save(path, &m, nn_graph_params(t->g), t->opt->state, err);
 }
 
 /* The end of an epoch once its test error is known: the metrics row, best.ckpt when the test

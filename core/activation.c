@@ -9,9 +9,13 @@ const char *const nn_activation_names[] = {"identity", "lecun_tanh", "tanh", "si
                                            "relu",     "softmax",    NULL};
 
 /* tanh without libm, written so that the compiler vectorizes the loops that call it (no
- * branches, no calls): relative error below 2e-7 over the whole range (libm's tanhf: 1.5e-7),
- * NaN passes through. Two pieces, as in Cephes: an odd polynomial below |x| = 0.625, else
- * 1 - 2 / (e^2|x| + 1), with e^y = 2^n p(r) for y in [0, 40]. */
+ * branches, no calls): tanh(x) = x P(x^2) / Q(x^2) with |x| clamped to 9 (tanh rounds to 1 from
+ * 9.01 on), a rational function of degrees 5 and 3 in x^2 fitted to the relative error (1e-7
+ * before rounding). In float, its relative error is below 4e-7 over the whole range (libm's
+ * tanhf: 1.5e-7; tested against double tanh), it is odd to the bit, never leaves [-1, 1], and
+ * NaN passes through. Each value costs 18 multiplications and additions and one division; the
+ * two-piece form it replaced (a polynomial below 0.625, else 1 - 2 / (e^2|x| + 1)) cost about
+ * 40 and was 2.5 times slower. */
 static inline float bits_float(uint32_t u)
 {
     float f;
@@ -26,36 +30,26 @@ static inline uint32_t float_bits(float f)
     return u;
 }
 
-static inline float exp_0_40(float y)
-{
-    float n = (float)(int32_t)(y * 1.44269504f + 0.5f); /* y >= 0: truncation rounds */
-    float r = y - n * 0.693359375f;
-    r = r + n * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    return p * bits_float((uint32_t)((int32_t)n + 127) << 23);
-}
-
 static inline float fast_tanh(float x)
 {
     uint32_t xb = float_bits(x), sign = xb & 0x80000000u;
-    float a = bits_float(xb & 0x7fffffffu), z = x * x;
-    float small = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z +
-                    1.33314422036e-1f) * z - 3.33332819422e-1f) * z * x + x;
-    /* 2|x| clamped to 40 on its bits (a float >= 0 orders as its bits do): tanh is 1 there */
-    int32_t yb = (int32_t)float_bits(a + a);
-    yb = yb < 0x42200000 ? yb : 0x42200000;
-    float big = 1.0f - 2.0f / (exp_0_40(bits_float((uint32_t)yb)) + 1.0f);
-    uint32_t bb = float_bits(big) | sign;
-    uint32_t use_small = 0u - (uint32_t)(a < 0.625f);
-    uint32_t rb = (float_bits(small) & use_small) | (bb & ~use_small);
-    uint32_t nan = 0u - (uint32_t)((int32_t)(xb & 0x7fffffffu) > 0x7f800000);
-    return bits_float((xb & nan) | (rb & ~nan));
+    int32_t ab = (int32_t)(xb & 0x7fffffffu);
+    /* |x| clamped to 9 on its bits (a float >= 0 orders as its bits do) */
+    float a = bits_float((uint32_t)(ab < 0x41100000 ? ab : 0x41100000)), z = a * a;
+    float p = 1.8253939537e-11f;
+    p = p * z - 1.2780069608e-08f;
+    p = p * z + 9.2673463435e-06f;
+    p = p * z + 2.9207582075e-03f;
+    p = p * z + 1.2919227241e-01f;
+    p = p * z + 9.9999994186e-01f;
+    float q = 2.2809941180e-04f;
+    q = q * z + 2.3763159934e-02f;
+    q = q * z + 4.6252511349e-01f;
+    q = q * z + 1.0f;
+    int32_t rb = (int32_t)float_bits(a * p / q);
+    rb = rb < 0x3f800000 ? rb : 0x3f800000; /* at most 1 */
+    uint32_t nan = 0u - (uint32_t)(ab > 0x7f800000);
+    return bits_float((xb & nan) | (((uint32_t)rb | sign) & ~nan));
 }
 
 NN_CLONES void nn_lecun_tanh(float *restrict y, size_t n)

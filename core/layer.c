@@ -58,31 +58,64 @@ static inline void add_row(float *restrict d, const float *restrict s, int n)
         d[x] += s[x];
 }
 
-/* The common case, stride 1 and no padding: every row of col is a plain 2-D copy. */
-static NN_CLONES void im2col_s1(const float *restrict img, int c, int h, int w, int k, int oh,
-                                int ow, float *restrict col, int ld)
+/* No padding, stride 1 across and sy down, a kh x kw kernel: row (ch, ky, kx) of col holds
+ * img[ch][y * sy + ky][x + kx] at column y * ow + x. Each such row is a plain 2-D copy. */
+static NN_CLONES void im2col_rect(const float *restrict img, int c, int h, int w, int kh, int kw,
+                                  int sy, int oh, int ow, float *restrict col, int ld)
 {
     for (int ch = 0; ch < c; ch++)
-        for (int ky = 0; ky < k; ky++)
-            for (int kx = 0; kx < k; kx++) {
-                float *row = col + (size_t)((ch * k + ky) * k + kx) * ld;
+        for (int ky = 0; ky < kh; ky++)
+            for (int kx = 0; kx < kw; kx++) {
+                float *row = col + (size_t)((ch * kh + ky) * kw + kx) * ld;
                 const float *src = img + ((size_t)ch * h + ky) * w + kx;
                 for (int y = 0; y < oh; y++)
-                    copy_row(row + (size_t)y * ow, src + (size_t)y * w, ow);
+                    copy_row(row + (size_t)y * ow, src + (size_t)y * sy * w, ow);
             }
 }
 
-static NN_CLONES void col2im_s1(const float *restrict col, int ld, int c, int h, int w, int k,
-                                int oh, int ow, float *restrict img)
+static NN_CLONES void col2im_rect(const float *restrict col, int ld, int c, int h, int w, int kh,
+                                  int kw, int sy, int oh, int ow, float *restrict img)
 {
     for (int ch = 0; ch < c; ch++)
-        for (int ky = 0; ky < k; ky++)
-            for (int kx = 0; kx < k; kx++) {
-                const float *row = col + (size_t)((ch * k + ky) * k + kx) * ld;
+        for (int ky = 0; ky < kh; ky++)
+            for (int kx = 0; kx < kw; kx++) {
+                const float *row = col + (size_t)((ch * kh + ky) * kw + kx) * ld;
                 float *dst = img + ((size_t)ch * h + ky) * w + kx;
                 for (int y = 0; y < oh; y++)
-                    add_row(dst + (size_t)y * w, row + (size_t)y * ow, ow);
+                    add_row(dst + (size_t)y * sy * w, row + (size_t)y * ow, ow);
             }
+}
+
+static void im2col_s1(const float *img, int c, int h, int w, int k, int oh, int ow, float *col,
+                      int ld)
+{
+    im2col_rect(img, c, h, w, k, k, 1, oh, ow, col, ld);
+}
+
+static void col2im_s1(const float *col, int ld, int c, int h, int w, int k, int oh, int ow,
+                      float *img)
+{
+    col2im_rect(col, ld, c, h, w, k, k, 1, oh, ow, img);
+}
+
+void nn_im2col_pairs_batch(const nn_conv_geom *g, nn_shape in, const float *x, int batch,
+                           float *col)
+{
+    size_t in_size = nn_shape_size(in);
+    int pp = g->oh / 2 * g->ow, ld = batch * pp;
+    for (int b = 0; b < batch; b++)
+        im2col_rect(x + b * in_size, in.c, in.h, in.w, g->k + 1, g->k, 2, g->oh / 2, g->ow,
+                    col + (size_t)b * pp, ld);
+}
+
+void nn_col2im_pairs_batch(const nn_conv_geom *g, nn_shape in, const float *dcol, int batch,
+                           float *dx)
+{
+    size_t in_size = nn_shape_size(in);
+    int pp = g->oh / 2 * g->ow, ld = batch * pp;
+    for (int b = 0; b < batch; b++)
+        col2im_rect(dcol + (size_t)b * pp, ld, in.c, in.h, in.w, g->k + 1, g->k, 2, g->oh / 2,
+                    g->ow, dx + b * in_size);
 }
 
 void nn_im2col(const float *img, int c, int h, int w, int k, int stride, int pad, int oh, int ow,

@@ -137,6 +137,14 @@ void nn_im2col_batch(const nn_conv_geom *g, nn_shape in, const float *x, int bat
 void nn_col2im_batch(const nn_conv_geom *g, nn_shape in, const float *dcol, int batch,
                      float *dx);
 
+/* The same for two output rows per column (stride 1, no padding, an even output height): the
+ * window is (k + 1) x k, rows (ch, ky < k + 1, kx), columns (b, y < oh / 2, x), and column
+ * (b, y, x) holds the window under output rows 2y and 2y + 1 of image b. */
+void nn_im2col_pairs_batch(const nn_conv_geom *g, nn_shape in, const float *x, int batch,
+                           float *col);
+void nn_col2im_pairs_batch(const nn_conv_geom *g, nn_shape in, const float *dcol, int batch,
+                           float *dx);
+
 /* Batched convolutions compute [channels][batch * positions] in one gemm; these move between
  * that layout and the tensors' [batch][channels][positions]. from_... adds bias[c] if not NULL. */
 void nn_to_channel_major(const float *src, int batch, int c, int positions, float *dst);

@@ -24,6 +24,9 @@ static void expect_hdiag(const char *yaml, int batch) { expect_hdiag_seeded(yaml
 #define NET(in, layers) "input: " in "\nlayers:\n" layers
 
 static const char *const conv = NET("[2, 7, 6]", "  - {type: conv, maps: 3, kernel: 3}\n");
+/* two output rows per im2col column, over 2 input maps and with the input gradient */
+static const char *const conv_pairs =
+    NET("[2, 7, 6]", "  - {type: conv, maps: 3, kernel: 2, compute: pairs, activation: tanh}\n");
 static const char *const conv_strided =
     NET("[2, 7, 8]", "  - {type: conv, maps: 2, kernel: 3, stride: 2, padding: 1, "
                      "activation: lecun_tanh}\n");
@@ -51,6 +54,7 @@ static const char *const rbf_trainable =
 
 Test(gradient, conv) { expect_gradient(conv, 3); }
 Test(gradient, conv_stride_padding_tanh) { expect_gradient(conv_strided, 2); }
+Test(gradient, conv_pairs) { expect_gradient(conv_pairs, 8); } /* slices of 8 and more */
 Test(gradient, sparse_conv) { expect_gradient(sparse, 3); }
 Test(gradient, sparse_conv_masked) { expect_gradient(sparse_masked, 3); }
 Test(gradient, sparse_conv_masked_thin_table) { expect_gradient(sparse_thin_masked, 3); }
@@ -129,6 +133,7 @@ Test(gradient, lenet5_whole)
 
 Test(hdiag, conv) { expect_hdiag(conv, 3); }
 Test(hdiag, conv_stride_padding_tanh) { expect_hdiag(conv_strided, 2); }
+Test(hdiag, conv_pairs) { expect_hdiag(conv_pairs, 8); }
 Test(hdiag, sparse_conv) { expect_hdiag(sparse, 3); }
 Test(hdiag, sparse_conv_masked) { expect_hdiag(sparse_masked, 3); }
 Test(hdiag, sparse_conv_masked_thin_table) { expect_hdiag(sparse_thin_masked, 3); }

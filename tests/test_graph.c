@@ -202,6 +202,60 @@ Test(graph, conv_by_hand_with_lecun_tanh)
     nn_graph_free(g);
 }
 
+/* conv's two ways (compute: plain, and pairs: two output rows per im2col column) compute the
+ * same outputs, parameter gradients and input gradients up to float rounding; at a batch of 1
+ * (where pairs goes the plain way) and of 9 (a slice of 8, then one of 1). */
+static nn_graph *conv_way(const char *compute, int batch)
+{
+    char yaml[256];
+    snprintf(yaml, sizeof yaml,
+             "input: [2, 12, 9]\nlayers:\n  - {name: c, type: conv, maps: 4, kernel: 5, "
+             "compute: %s, activation: lecun_tanh}\n",
+             compute);
+    nn_graph *g = gc_build(yaml, batch);
+    nn_graph_want_input_grad(g, 1);
+    return g;
+}
+
+Test(graph, conv_pairs_computes_what_plain_computes)
+{
+    for (int batch = 1; batch <= 9; batch += 8) {
+        nn_graph *a = conv_way("plain", batch), *b = conv_way("pairs", batch);
+        size_t np = nn_graph_param_count(a), nin = 2 * 12 * 9 * (size_t)batch,
+               nout = 4 * 8 * 5 * (size_t)batch;
+        cr_assert_eq(np, nn_graph_param_count(b));
+        nn_rng rng;
+        nn_rng_seed(&rng, 5);
+        float *pa = nn_graph_params(a), *xa = nn_graph_input(a);
+        for (size_t i = 0; i < np; i++)
+            pa[i] = nn_rng_uniform(&rng, -0.5f, 0.5f);
+        for (size_t i = 0; i < nin; i++)
+            xa[i] = nn_rng_uniform(&rng, -1, 1);
+        memcpy(nn_graph_params(b), pa, sizeof(float) * np);
+        memcpy(nn_graph_input(b), xa, sizeof(float) * nin);
+        const float *ya = nn_graph_forward(a, batch), *yb = nn_graph_forward(b, batch);
+        for (size_t i = 0; i < nout; i++)
+            cr_assert_float_eq(ya[i], yb[i], 1e-5, "output %zu: %g %g", i, ya[i], yb[i]);
+        float *dout = malloc(sizeof(float) * nout);
+        cr_assert(dout);
+        for (size_t i = 0; i < nout; i++)
+            dout[i] = nn_rng_uniform(&rng, -1, 1);
+        nn_graph_zero_grads(a);
+        nn_graph_zero_grads(b);
+        nn_graph_backward(a, batch, dout, 0);
+        nn_graph_backward(b, batch, dout, 0);
+        const float *ga = nn_graph_grads(a), *gb = nn_graph_grads(b);
+        for (size_t i = 0; i < np; i++)
+            cr_assert_float_eq(ga[i], gb[i], 1e-4, "gradient %zu: %g %g", i, ga[i], gb[i]);
+        const float *ia = nn_graph_input_grad(a), *ib = nn_graph_input_grad(b);
+        for (size_t i = 0; i < nin; i++)
+            cr_assert_float_eq(ia[i], ib[i], 1e-5, "input gradient %zu: %g %g", i, ia[i], ib[i]);
+        free(dout);
+        nn_graph_free(a);
+        nn_graph_free(b);
+    }
+}
+
 /* The tanh of our own (core/activation.c) against double tanh over [-20, 20] every 1e-4 and
  * over the small numbers down to 1e-30: relative error below 4e-7, odd to the bit, within
  * [-1, 1], exactly +-1 at the infinities, -0 stays -0 and NaN stays NaN. */

@@ -79,7 +79,9 @@ static uint64_t hash_node(uint64_t h, const nn_node *n, int top)
             continue;
         }
         const char *k = n->keys[i]->value;
-        if (top && (!strcmp(k, "name") || !strcmp(k, "inputs")))
+        /* `compute` picks how a layer computes, never what (conv's plain or pairs,
+         * sparse_conv's grouped or masked): weights move between its values */
+        if (top && (!strcmp(k, "name") || !strcmp(k, "inputs") || !strcmp(k, "compute")))
             continue;
         sum += hash_node(fnv(0xcbf29ce484222325ULL, k, strlen(k) + 1), n->items[i], 0);
     }

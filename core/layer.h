@@ -94,7 +94,10 @@ struct nn_layer_ops {
     const char *type;         /* the YAML `type:` */
     const char *doc;          /* one line for `nnrun layers` */
     const char *const *keys;  /* keys the layer reads, NULL-terminated (besides name, type,
-                                 inputs, activation) */
+                                 inputs, activation); all but one named `compute`, which by
+                                 convention picks how the layer computes and not what, enter
+                                 the graph's fingerprint, so a checkpoint loads whatever its
+                                 `compute` */
     int min_inputs, max_inputs;
     int (*configure)(nn_layer *l, const nn_node *cfg, nn_error *err);
     int (*infer)(nn_layer *l, nn_layer_plan *plan, nn_error *err);

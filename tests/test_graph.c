@@ -366,6 +366,39 @@ Test(graph, fingerprint_follows_settings_not_names_or_key_order)
     nn_graph_free(c);
 }
 
+/* `compute` says how, not what: conv's plain and pairs, sparse_conv's grouped and masked, give
+ * one fingerprint, so that a checkpoint trained one way loads the other way. */
+Test(graph, fingerprint_ignores_compute)
+{
+    const char *const convs[] = {"", ", compute: plain", ", compute: pairs", ", compute: auto"};
+    uint64_t first = 0;
+    for (int i = 0; i < 4; i++) {
+        char yaml[256];
+        snprintf(yaml, sizeof yaml,
+                 "input: [2, 12, 9]\nlayers:\n  - {name: c, type: conv, maps: 4, kernel: 5%s}\n",
+                 convs[i]);
+        nn_graph *g = gc_build(yaml, 1);
+        if (i == 0)
+            first = nn_graph_fingerprint(g);
+        cr_assert_eq(nn_graph_fingerprint(g), first, "%s", convs[i]);
+        nn_graph_free(g);
+    }
+    nn_graph *a = gc_build("input: [2, 6, 6]\nlayers:\n  - {type: sparse_conv, maps: 2, kernel: "
+                           "3, table: [[0], [1]]}\n",
+                           1);
+    nn_graph *b = gc_build("input: [2, 6, 6]\nlayers:\n  - {type: sparse_conv, maps: 2, kernel: "
+                           "3, compute: masked, table: [[0], [1]]}\n",
+                           1);
+    nn_graph *c = gc_build("input: [2, 6, 6]\nlayers:\n  - {type: sparse_conv, maps: 2, kernel: "
+                           "2, compute: masked, table: [[0], [1]]}\n",
+                           1);
+    cr_assert_eq(nn_graph_fingerprint(a), nn_graph_fingerprint(b));
+    cr_assert_neq(nn_graph_fingerprint(a), nn_graph_fingerprint(c));
+    nn_graph_free(a);
+    nn_graph_free(b);
+    nn_graph_free(c);
+}
+
 /* Each fixture ends with "# expect: <message>"; the library must give exactly that. */
 static void run_fixture(const char *path, char *got, size_t n)
 {

@@ -26,11 +26,10 @@ typedef struct pass_result {
     size_t ny, np;
 } pass_result;
 
-/* Forward, backward and the Gauss-Newton pass of a batch of 7 on `threads` threads with slices
+/* Forward, backward and the Gauss-Newton pass of a batch of B on `threads` threads with slices
  * of `slice` samples. */
-static pass_result run_passes(int threads, int slice)
+static pass_result run_passes_of(int B, int threads, int slice)
 {
-    enum { B = 7 };
     nn_error err = {0};
     nn_graph *g = gc_build(lenet_c3, B);
     cr_assert_eq(nn_graph_set_threads(g, threads, &err), NN_OK, "%s", err.msg);
@@ -65,6 +64,8 @@ static pass_result run_passes(int threads, int slice)
     return r;
 }
 
+static pass_result run_passes(int threads, int slice) { return run_passes_of(7, threads, slice); }
+
 static void expect_close(const float *a, const float *b, size_t n, double tol, const char *what,
                          int threads, int slice)
 {
@@ -91,6 +92,23 @@ Test(threads, passes_cut_into_threads_and_slices_compute_the_same)
         /* forward works sample by sample: only the gemm blocking may differ */
         expect_close(one.y, r.y, one.ny, 1e-5, "output", cases[c][0], cases[c][1]);
         /* gradients are sums over the batch, added in another order */
+        expect_close(one.grads, r.grads, one.np, 1e-4, "gradient", cases[c][0], cases[c][1]);
+        expect_close(one.hdiag, r.hdiag, one.np, 1e-4, "hdiag", cases[c][0], cases[c][1]);
+        free_result(&r);
+    }
+    free_result(&one);
+}
+
+/* With a batch of 20, C1 (6 maps) takes its paired im2col for a slice of 8 or more and the plain
+ * one below: one thread on the whole batch, two on 10 each, slices of 8 (8 + 2 per thread, or
+ * 8 + 8 + 4), three threads on 7, 7 and 6, all compute the same. */
+Test(threads, paired_and_plain_slices_compute_the_same)
+{
+    pass_result one = run_passes_of(20, 1, 0);
+    int cases[][2] = {{2, 0}, {2, 8}, {1, 8}, {3, 0}, {1, 4}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        pass_result r = run_passes_of(20, cases[c][0], cases[c][1]);
+        expect_close(one.y, r.y, one.ny, 1e-5, "output", cases[c][0], cases[c][1]);
         expect_close(one.grads, r.grads, one.np, 1e-4, "gradient", cases[c][0], cases[c][1]);
         expect_close(one.hdiag, r.hdiag, one.np, 1e-4, "hdiag", cases[c][0], cases[c][1]);
         free_result(&r);

@@ -387,6 +387,16 @@ case "$errout" in *reused*|*resumed*) bad "compare with other epochs reused a ru
 [ "$(wc -l < "$tmp/cmp/mlp/seed1/metrics.csv")" = 4 ] && ok || bad "compare --epochs 3: not 3 rows"
 expect_exit 0 "compare --retrain" -- "$nnrun" compare configs/mlp.yaml --epochs 3 --seeds 1 --limit-train 200 --limit-test 100 --out "$tmp/cmp" --retrain
 case "$errout" in *reused*|*resumed*) bad "compare --retrain reused a run: $errout" ;; *) ok ;; esac
+# a data file that changed (here its modification time) makes another run: trained again
+cp data/mnist/t10k-labels-idx1-ubyte "$tmp/test-labels"
+data_args=(compare "configs/mlp.yaml@name=mlp-copy@data.test.labels=$tmp/test-labels" --epochs 1 --seeds 1 --limit-train 200 --limit-test 100 --out "$tmp/cmp")
+expect_exit 0 "compare with a copied data file" -- "$nnrun" "${data_args[@]}"
+expect_in "$(cat "$tmp/cmp/mlp-copy/seed1/compare.key")" "# $tmp/test-labels: 10008 bytes, modified " "compare.key names the data file"
+expect_exit 0 "compare again, the data file untouched" -- "$nnrun" "${data_args[@]}"
+expect_in "$errout" "finished before, reused" "same data file: reused"
+touch -d '2001-01-01 00:00' "$tmp/test-labels"
+expect_exit 0 "compare after the data file changed" -- "$nnrun" "${data_args[@]}"
+case "$errout" in *reused*|*resumed*) bad "compare reused a run whose data file changed: $errout" ;; *) ok ;; esac
 expect_exit 2 "compare: unnamed variant" -- "$nnrun" compare configs/lenet5.yaml 'configs/lenet5.yaml@train.batch=4' --out "$tmp/cmp2"
 expect_in "$errout" "a variant needs its own @name=..." "unnamed variant message"
 expect_exit 2 "compare: bad config before any training" -- "$nnrun" compare configs/lenet5.yaml tests/fixtures/graph/cycle.yaml --out "$tmp/cmp3"

@@ -348,55 +348,46 @@ Test(graph, rbf_distance_to_digit_prototypes)
     nn_graph_free(g);
 }
 
-Test(graph, fingerprint_follows_settings_not_names_or_key_order)
+/* Graphs a and b have one fingerprint, graph c another. */
+static void expect_fingerprints(const char *a_yaml, const char *b_yaml, const char *c_yaml)
 {
-    nn_graph *a = gc_build("input: [2, 6, 6]\nlayers:\n  - {name: x, type: sparse_conv, maps: "
-                           "2, kernel: 3, table: [[0], [1]]}\n",
-                           1);
-    nn_graph *b = gc_build("input: [2, 6, 6]\nlayers:\n  - {kernel: 3, type: sparse_conv, "
-                           "name: y, maps: 2, table: [[0], [1]]}\n",
-                           1);
-    nn_graph *c = gc_build("input: [2, 6, 6]\nlayers:\n  - {name: x, type: sparse_conv, maps: "
-                           "2, kernel: 3, table: [[1], [0]]}\n",
-                           1);
-    cr_assert_eq(nn_graph_fingerprint(a), nn_graph_fingerprint(b));
-    cr_assert_neq(nn_graph_fingerprint(a), nn_graph_fingerprint(c));
+    nn_graph *a = gc_build(a_yaml, 1), *b = gc_build(b_yaml, 1), *c = gc_build(c_yaml, 1);
+    cr_assert_eq(nn_graph_fingerprint(a), nn_graph_fingerprint(b), "%s / %s", a_yaml, b_yaml);
+    cr_assert_neq(nn_graph_fingerprint(a), nn_graph_fingerprint(c), "%s / %s", a_yaml, c_yaml);
     nn_graph_free(a);
     nn_graph_free(b);
     nn_graph_free(c);
+}
+
+Test(graph, fingerprint_follows_settings_not_names_or_key_order)
+{
+    expect_fingerprints("input: [2, 6, 6]\nlayers:\n  - {name: x, type: sparse_conv, maps: 2, "
+                        "kernel: 3, table: [[0], [1]]}\n",
+                        "input: [2, 6, 6]\nlayers:\n  - {kernel: 3, type: sparse_conv, name: y, "
+                        "maps: 2, table: [[0], [1]]}\n",
+                        "input: [2, 6, 6]\nlayers:\n  - {name: x, type: sparse_conv, maps: 2, "
+                        "kernel: 3, table: [[1], [0]]}\n");
 }
 
 /* `compute` says how, not what: conv's plain and pairs, sparse_conv's grouped and masked, give
  * one fingerprint, so that a checkpoint trained one way loads the other way. */
 Test(graph, fingerprint_ignores_compute)
 {
-    const char *const convs[] = {"", ", compute: plain", ", compute: pairs", ", compute: auto"};
-    uint64_t first = 0;
-    for (int i = 0; i < 4; i++) {
-        char yaml[256];
-        snprintf(yaml, sizeof yaml,
-                 "input: [2, 12, 9]\nlayers:\n  - {name: c, type: conv, maps: 4, kernel: 5%s}\n",
-                 convs[i]);
-        nn_graph *g = gc_build(yaml, 1);
-        if (i == 0)
-            first = nn_graph_fingerprint(g);
-        cr_assert_eq(nn_graph_fingerprint(g), first, "%s", convs[i]);
-        nn_graph_free(g);
-    }
-    nn_graph *a = gc_build("input: [2, 6, 6]\nlayers:\n  - {type: sparse_conv, maps: 2, kernel: "
-                           "3, table: [[0], [1]]}\n",
-                           1);
-    nn_graph *b = gc_build("input: [2, 6, 6]\nlayers:\n  - {type: sparse_conv, maps: 2, kernel: "
-                           "3, compute: masked, table: [[0], [1]]}\n",
-                           1);
-    nn_graph *c = gc_build("input: [2, 6, 6]\nlayers:\n  - {type: sparse_conv, maps: 2, kernel: "
-                           "2, compute: masked, table: [[0], [1]]}\n",
-                           1);
-    cr_assert_eq(nn_graph_fingerprint(a), nn_graph_fingerprint(b));
-    cr_assert_neq(nn_graph_fingerprint(a), nn_graph_fingerprint(c));
-    nn_graph_free(a);
-    nn_graph_free(b);
-    nn_graph_free(c);
+    const char *const conv = "input: [2, 12, 9]\nlayers:\n  - {type: conv, maps: 4, kernel: 5}\n";
+    expect_fingerprints(conv, "input: [2, 12, 9]\nlayers:\n  - {type: conv, maps: 4, kernel: 5, "
+                              "compute: plain}\n",
+                        "input: [2, 12, 9]\nlayers:\n  - {type: conv, maps: 5, kernel: 5, "
+                        "compute: plain}\n");
+    expect_fingerprints(conv, "input: [2, 12, 9]\nlayers:\n  - {type: conv, maps: 4, kernel: 5, "
+                              "compute: pairs}\n",
+                        "input: [2, 12, 9]\nlayers:\n  - {type: conv, maps: 4, kernel: 3, "
+                        "compute: pairs}\n");
+    expect_fingerprints("input: [2, 6, 6]\nlayers:\n  - {type: sparse_conv, maps: 2, kernel: 3, "
+                        "table: [[0], [1]]}\n",
+                        "input: [2, 6, 6]\nlayers:\n  - {type: sparse_conv, maps: 2, kernel: 3, "
+                        "compute: masked, table: [[0], [1]]}\n",
+                        "input: [2, 6, 6]\nlayers:\n  - {type: sparse_conv, maps: 2, kernel: 2, "
+                        "compute: masked, table: [[0], [1]]}\n");
 }
 
 /* Each fixture ends with "# expect: <message>"; the library must give exactly that. */

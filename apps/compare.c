@@ -146,32 +146,19 @@ static void free_log(run_log *l)
     free(l->images);
 }
 
-/* Appends "PATH: SIZE bytes, modified SECONDS.NANOSECONDS" for every scalar of the config that
+/* Writes "# PATH: SIZE bytes, modified SECONDS.NANOSECONDS" for every scalar of the config that
  * names a regular file (the data, a prototype file), so that a changed file makes another key. */
-static int add_file_ids(const nn_node *n, char **buf, size_t *len, size_t *cap)
+static void put_file_ids(FILE *f, const nn_node *n)
 {
+    struct stat st;
     if (n->kind == NN_NODE_SCALAR) {
-        struct stat st;
-        if (!n->value[0] || stat(n->value, &st) != 0 || !S_ISREG(st.st_mode))
-            return 0;
-        size_t need = strlen(n->value) + 96;
-        if (*len + need >= *cap) {
-            size_t cap2 = (*cap + need) * 2;
-            char *b2 = realloc(*buf, cap2);
-            if (!b2)
-                return -1;
-            *buf = b2;
-            *cap = cap2;
-        }
-        *len += (size_t)snprintf(*buf + *len, *cap - *len, "# %s: %lld bytes, modified %lld.%09ld\n",
-                                 n->value, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
-                                 st.st_mtim.tv_nsec);
-        return 0;
+        if (n->value[0] && stat(n->value, &st) == 0 && S_ISREG(st.st_mode))
+            fprintf(f, "# %s: %lld bytes, modified %lld.%09ld\n", n->value, (long long)st.st_size,
+                    (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+        return;
     }
     for (size_t i = 0; i < n->n; i++)
-        if (add_file_ids(n->items[i], buf, len, cap))
-            return -1;
-    return 0;
+        put_file_ids(f, n->items[i]);
 }
 
 /* What a run was trained with: the config as resolved (overrides applied), epochs, seed and
@@ -180,34 +167,25 @@ static int add_file_ids(const nn_node *n, char **buf, size_t *len, size_t *cap)
 static char *run_key(const nn_doc *doc, const compare_opts *o, long epochs, long seed,
                      nn_error *err)
 {
-    char *yaml = NULL;
+    char *yaml = NULL, *key = NULL;
+    size_t len = 0;
     if (nn_doc_dump(doc, &yaml, err))
         return NULL;
-    size_t cap = strlen(yaml) + 512, len = 0;
-    char *key = malloc(cap);
-    if (key)
-        len = (size_t)snprintf(key, cap,
-                               "# nnrun compare: this run's settings; a compare given the same "
-                               "ones reuses the run\nepochs: %ld\nseed: %ld\nlimit_train: "
-                               "%ld\nlimit_test: %ld\n",
-                               epochs, seed, o->limit_train, o->limit_test);
-    if (key && add_file_ids(nn_doc_root(doc), &key, &len, &cap)) {
-        free(key);
-        key = NULL;
-    }
-    if (key && len + strlen(yaml) + 8 >= cap) {
-        char *k2 = realloc(key, len + strlen(yaml) + 8);
-        if (!k2) {
+    FILE *f = open_memstream(&key, &len);
+    if (f) {
+        fprintf(f,
+                "# nnrun compare: this run's settings; a compare given the same ones reuses the "
+                "run\nepochs: %ld\nseed: %ld\nlimit_train: %ld\nlimit_test: %ld\n",
+                epochs, seed, o->limit_train, o->limit_test);
+        put_file_ids(f, nn_doc_root(doc));
+        fprintf(f, "---\n%s", yaml);
+        int failed = ferror(f);
+        if (fclose(f) || failed) {
             free(key);
             key = NULL;
-        } else {
-            key = k2;
-            cap = len + strlen(yaml) + 8;
         }
     }
-    if (key)
-        snprintf(key + len, cap - len, "---\n%s", yaml);
-    else
+    if (!key)
         nn_error_set(err, NN_E_NOMEM, "out of memory");
     free(yaml);
     return key;

@@ -86,18 +86,6 @@ static NN_CLONES void col2im_rect(const float *restrict col, int ld, int c, int 
             }
 }
 
-static void im2col_s1(const float *img, int c, int h, int w, int k, int oh, int ow, float *col,
-                      int ld)
-{
-    im2col_rect(img, c, h, w, k, k, 1, oh, ow, col, ld);
-}
-
-static void col2im_s1(const float *col, int ld, int c, int h, int w, int k, int oh, int ow,
-                      float *img)
-{
-    col2im_rect(col, ld, c, h, w, k, k, 1, oh, ow, img);
-}
-
 void nn_im2col_pairs_batch(const nn_conv_geom *g, nn_shape in, const float *x, int batch,
                            float *col)
 {
@@ -122,7 +110,7 @@ void nn_im2col(const float *img, int c, int h, int w, int k, int stride, int pad
                float *col, int ld)
 {
     if (stride == 1 && pad == 0) {
-        im2col_s1(img, c, h, w, k, oh, ow, col, ld);
+        im2col_rect(img, c, h, w, k, k, 1, oh, ow, col, ld);
         return;
     }
     for (int ch = 0; ch < c; ch++)
@@ -150,7 +138,7 @@ void nn_col2im_add(const float *col, int ld, int c, int h, int w, int k, int str
                    int oh, int ow, float *img)
 {
     if (stride == 1 && pad == 0) {
-        col2im_s1(col, ld, c, h, w, k, oh, ow, img);
+        col2im_rect(col, ld, c, h, w, k, k, 1, oh, ow, img);
         return;
     }
     for (int ch = 0; ch < c; ch++)
